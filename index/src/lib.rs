@@ -1,0 +1,33 @@
+//! timbre-index: approximate nearest-neighbour search over dense `f32` vectors.
+//!
+//! The index knows nothing of tracks, audio features, async runtimes or HTTP:
+//! vectors go in under caller-chosen keys, neighbours come out. It wraps
+//! [`hnsw_rs`] and adds what a server needs around a bare HNSW graph.
+//!
+//! # Layout
+//! - [`params`]: the graph parameters (M, ef_construction, ef_search) with
+//!   documented defaults and validation.
+//! - `graph`: the hnsw_rs graph, built or reloaded; the one place that deals
+//!   with the library's lifetimes.
+//! - `flat`: exact search by scanning every live vector, the oracle that recall
+//!   is measured against and the fallback for very selective filters.
+//! - [`VectorIndex`] (`vector_index.rs`): external keys mapped to dense internal
+//!   ids, tombstones for deletes and updates, filtered search, compaction.
+//! - `snapshot`: saving to a directory and loading back, checksummed.
+//!
+//! # Why tombstones
+//! HNSW graphs do not support removing a node cheaply. A delete or an update
+//! marks the old internal id dead; searches skip dead ids *during* the graph
+//! walk (the same predicate that carries the caller's filter), and
+//! [`VectorIndex::compact`] rebuilds the graph once dead ids pile up.
+
+mod error;
+mod flat;
+mod graph;
+pub mod params;
+mod snapshot;
+mod vector_index;
+
+pub use error::{IndexError, Result};
+pub use params::IndexParams;
+pub use vector_index::{Hit, SearchMode, VectorIndex};

@@ -1,0 +1,390 @@
+//! [`VectorIndex`]: external keys, tombstones, filtered and exact search.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+
+use crate::flat;
+use crate::graph::Graph;
+use crate::{IndexError, IndexParams, Result};
+
+/// One search result: the caller's key and its L2 distance to the query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit<K> {
+    /// The key the vector was inserted under.
+    pub key: K,
+    /// Euclidean distance to the query, in the units of the vectors.
+    pub distance: f32,
+}
+
+/// How a search finds its neighbours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SearchMode {
+    /// Exact for small catalogues ([`IndexParams::exact_below`]), the graph
+    /// otherwise, falling back to exact when a selective filter leaves the
+    /// graph walk short of `k` results.
+    #[default]
+    Auto,
+    /// Always the HNSW graph (what recall is measured on).
+    Graph,
+    /// Always the exact scan.
+    Exact,
+}
+
+/// An approximate nearest-neighbour index over `dim`-dimensional vectors,
+/// addressed by caller-chosen keys `K`.
+///
+/// Internally every inserted vector gets the next dense `u32` id; the graph
+/// and the vector table speak only internal ids. Upserting an existing key
+/// tombstones its old id and inserts the new vector under a fresh one.
+///
+/// Mutation takes `&mut self`: the owner serialises writers (one writer, many
+/// readers behind a lock), which keeps the id tables simple and consistent.
+pub struct VectorIndex<K> {
+    pub(crate) params: IndexParams,
+    pub(crate) dim: usize,
+    pub(crate) graph: Graph,
+    /// Row-major vectors of every internal id, dead ones included.
+    pub(crate) vectors: Vec<f32>,
+    /// Internal id → key.
+    pub(crate) keys: Vec<K>,
+    /// Internal id → tombstoned?
+    pub(crate) dead: Vec<bool>,
+    /// Key → its live internal id.
+    pub(crate) live: HashMap<K, u32>,
+}
+
+impl<K: Clone + Eq + Hash> VectorIndex<K> {
+    /// An empty index.
+    ///
+    /// # Errors
+    /// [`IndexError::InvalidParams`] when `params` or `dim` are out of range.
+    pub fn new(dim: usize, params: IndexParams) -> Result<Self> {
+        Self::with_capacity(dim, params, 0)
+    }
+
+    fn with_capacity(dim: usize, params: IndexParams, capacity: usize) -> Result<Self> {
+        params.validate()?;
+        if dim == 0 {
+            return Err(IndexError::InvalidParams("dimension must be positive".into()));
+        }
+        Ok(Self {
+            params,
+            dim,
+            graph: Graph::new(&params, capacity),
+            vectors: Vec::with_capacity(capacity * dim),
+            keys: Vec::with_capacity(capacity),
+            dead: Vec::with_capacity(capacity),
+            live: HashMap::with_capacity(capacity),
+        })
+    }
+
+    /// Builds an index from many vectors at once, inserting into the graph
+    /// on every core. A key given twice keeps its last vector.
+    ///
+    /// # Errors
+    /// Invalid parameters, or a vector of the wrong dimension or with a
+    /// non-finite value (nothing is built then).
+    pub fn build(
+        dim: usize,
+        params: IndexParams,
+        items: impl IntoIterator<Item = (K, Vec<f32>)>,
+    ) -> Result<Self> {
+        let items: Vec<(K, Vec<f32>)> = items.into_iter().collect();
+        let mut index = Self::with_capacity(dim, params, items.len())?;
+        for (key, vector) in items {
+            index.check(&vector)?;
+            index.push(key, &vector);
+        }
+        index.insert_all_into_graph();
+        Ok(index)
+    }
+
+    /// Appends a vector to the tables (not the graph), tombstoning the key's
+    /// previous vector. Returns the new internal id.
+    fn push(&mut self, key: K, vector: &[f32]) -> u32 {
+        let id = self.keys.len() as u32;
+        if let Some(old) = self.live.insert(key.clone(), id) {
+            self.dead[old as usize] = true;
+        }
+        self.vectors.extend_from_slice(vector);
+        self.keys.push(key);
+        self.dead.push(false);
+        id
+    }
+
+    fn insert_all_into_graph(&mut self) {
+        let items: Vec<(&[f32], usize)> = self
+            .vectors
+            .chunks_exact(self.dim)
+            .enumerate()
+            .map(|(id, v)| (v, id))
+            .collect();
+        self.graph.insert_parallel(&items);
+    }
+
+    fn check(&self, vector: &[f32]) -> Result<()> {
+        if vector.len() != self.dim {
+            return Err(IndexError::Dimension {
+                expected: self.dim,
+                got: vector.len(),
+            });
+        }
+        if vector.iter().any(|x| !x.is_finite()) {
+            return Err(IndexError::NonFinite);
+        }
+        Ok(())
+    }
+
+    /// Inserts or replaces the vector of `key`. Returns whether an older
+    /// vector was replaced.
+    ///
+    /// # Errors
+    /// A vector of the wrong dimension or with a non-finite value.
+    pub fn upsert(&mut self, key: K, vector: &[f32]) -> Result<bool> {
+        self.check(vector)?;
+        let replaced = self.live.contains_key(&key);
+        let id = self.push(key, vector);
+        self.graph.insert(vector, id);
+        Ok(replaced)
+    }
+
+    /// Removes `key`. Returns whether it was present.
+    pub fn remove(&mut self, key: &K) -> bool {
+        match self.live.remove(key) {
+            Some(id) => {
+                self.dead[id as usize] = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The live vector stored under `key`.
+    pub fn get(&self, key: &K) -> Option<&[f32]> {
+        self.live.get(key).map(|&id| self.row(id))
+    }
+
+    /// Whether `key` has a live vector.
+    pub fn contains(&self, key: &K) -> bool {
+        self.live.contains_key(key)
+    }
+
+    fn row(&self, id: u32) -> &[f32] {
+        let start = id as usize * self.dim;
+        &self.vectors[start..start + self.dim]
+    }
+
+    /// Number of live vectors.
+    pub fn len(&self) -> usize {
+        self.live.len()
+    }
+
+    /// Whether no vector is live.
+    pub fn is_empty(&self) -> bool {
+        self.live.is_empty()
+    }
+
+    /// Number of tombstoned vectors still in the graph.
+    pub fn dead_count(&self) -> usize {
+        self.keys.len() - self.live.len()
+    }
+
+    /// Dimension of every vector.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// The parameters the index was made with.
+    pub fn params(&self) -> &IndexParams {
+        &self.params
+    }
+
+    /// Adopts the query-time parameters of `params` (`ef_search`,
+    /// `exact_below`, `compaction_ratio`). Returns `false`, changing
+    /// nothing, when `params` would shape the graph differently (M,
+    /// ef_construction, layers): that takes a rebuild.
+    pub fn retune(&mut self, params: IndexParams) -> bool {
+        let p = &self.params;
+        if (p.max_connections, p.ef_construction, p.max_layers)
+            != (params.max_connections, params.ef_construction, params.max_layers)
+        {
+            return false;
+        }
+        self.params = params;
+        true
+    }
+
+    /// Iterates the keys of all live vectors, in no particular order.
+    pub fn keys(&self) -> impl Iterator<Item = &K> {
+        self.live.keys()
+    }
+
+    /// Whether dead nodes exceed [`IndexParams::compaction_ratio`] of the graph.
+    pub fn needs_compaction(&self) -> bool {
+        !self.keys.is_empty()
+            && self.dead_count() as f32 / self.keys.len() as f32 > self.params.compaction_ratio
+    }
+
+    /// Rebuilds the graph from the live vectors only, dropping tombstones
+    /// and renumbering internal ids.
+    pub fn compact(&mut self) {
+        let mut fresh = Self::with_capacity(self.dim, self.params, self.live.len())
+            .expect("parameters were validated when this index was made");
+        for (id, key) in self.keys.iter().enumerate() {
+            if !self.dead[id] {
+                fresh.push(key.clone(), self.row(id as u32));
+            }
+        }
+        fresh.insert_all_into_graph();
+        *self = fresh;
+    }
+
+    /// The `k` nearest live vectors to `query` that `filter` accepts, nearest
+    /// first, in [`SearchMode::Auto`].
+    ///
+    /// # Errors
+    /// A query of the wrong dimension or with a non-finite value.
+    pub fn search(
+        &self,
+        query: &[f32],
+        k: usize,
+        filter: Option<&dyn Fn(&K) -> bool>,
+    ) -> Result<Vec<Hit<K>>> {
+        self.search_with(query, k, filter, SearchMode::Auto, None)
+    }
+
+    /// Like [`VectorIndex::search`], with the mode and the graph's `ef`
+    /// chosen by the caller (`None` = [`IndexParams::ef_search`]).
+    ///
+    /// # Errors
+    /// A query of the wrong dimension or with a non-finite value.
+    pub fn search_with(
+        &self,
+        query: &[f32],
+        k: usize,
+        filter: Option<&dyn Fn(&K) -> bool>,
+        mode: SearchMode,
+        ef: Option<usize>,
+    ) -> Result<Vec<Hit<K>>> {
+        self.check(query)?;
+        let k = k.min(self.len());
+        if k == 0 {
+            return Ok(Vec::new());
+        }
+        let accept = |id: u32| {
+            !self.dead[id as usize] && filter.is_none_or(|f| f(&self.keys[id as usize]))
+        };
+        let exact = || flat::top_k(&self.vectors, self.dim, query, k, accept);
+        let found = match mode {
+            SearchMode::Exact => exact(),
+            SearchMode::Graph => {
+                let ef = ef.unwrap_or(self.params.ef_search);
+                self.graph.search(query, k, ef, &accept)
+            }
+            SearchMode::Auto if self.len() <= self.params.exact_below => exact(),
+            SearchMode::Auto => {
+                let ef = ef.unwrap_or(self.params.ef_search);
+                let found = self.graph.search(query, k, ef, &accept);
+                if found.len() < k {
+                    // A selective filter (or many tombstones) starved the
+                    // walk: only a scan can tell whether more matches exist.
+                    exact()
+                } else {
+                    found
+                }
+            }
+        };
+        Ok(found
+            .into_iter()
+            .map(|(id, distance)| Hit {
+                key: self.keys[id as usize].clone(),
+                distance,
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grid(n: usize) -> Vec<(u64, Vec<f32>)> {
+        (0..n)
+            .map(|i| (i as u64, vec![(i % 10) as f32, (i / 10) as f32]))
+            .collect()
+    }
+
+    fn graph_only() -> IndexParams {
+        IndexParams {
+            exact_below: 0,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn finds_the_nearest_point_on_a_grid() {
+        let index = VectorIndex::build(2, graph_only(), grid(100)).unwrap();
+        let hits = index.search(&[3.1, 4.2], 1, None).unwrap();
+        assert_eq!(hits[0].key, 43);
+        assert_eq!(index.len(), 100);
+    }
+
+    #[test]
+    fn removed_and_replaced_keys_are_never_returned_stale() {
+        let mut index = VectorIndex::build(2, graph_only(), grid(100)).unwrap();
+        assert!(index.remove(&43));
+        assert!(!index.remove(&43));
+        let hits = index.search(&[3.0, 4.0], 5, None).unwrap();
+        assert!(hits.iter().all(|h| h.key != 43));
+        // Move key 0 next to the query: it must be found at its new place.
+        assert!(index.upsert(0, &[3.0, 4.0]).unwrap());
+        let hits = index.search(&[3.0, 4.0], 1, None).unwrap();
+        assert_eq!(hits[0].key, 0);
+        assert_eq!(hits[0].distance, 0.0);
+        assert_eq!(index.len(), 99);
+        assert_eq!(index.dead_count(), 2);
+    }
+
+    #[test]
+    fn a_selective_filter_still_returns_k_results() {
+        let index = VectorIndex::build(2, graph_only(), grid(400)).unwrap();
+        let only_multiples_of_37 = |k: &u64| k % 37 == 0;
+        let hits = index
+            .search(&[0.0, 0.0], 5, Some(&only_multiples_of_37))
+            .unwrap();
+        assert_eq!(hits.len(), 5);
+        assert!(hits.iter().all(|h| h.key % 37 == 0));
+        let exact = index
+            .search_with(&[0.0, 0.0], 5, Some(&only_multiples_of_37), SearchMode::Exact, None)
+            .unwrap();
+        assert_eq!(hits, exact);
+    }
+
+    #[test]
+    fn compaction_drops_tombstones_and_keeps_answers() {
+        let mut index = VectorIndex::build(2, graph_only(), grid(100)).unwrap();
+        for key in 0..50 {
+            index.remove(&key);
+        }
+        assert!(index.needs_compaction());
+        let before = index.search(&[5.1, 7.3], 3, None).unwrap();
+        index.compact();
+        assert_eq!(index.dead_count(), 0);
+        assert_eq!(index.len(), 50);
+        assert_eq!(index.search(&[5.1, 7.3], 3, None).unwrap(), before);
+    }
+
+    #[test]
+    fn wrong_dimension_and_nan_are_errors() {
+        let mut index = VectorIndex::<u64>::new(2, IndexParams::default()).unwrap();
+        assert!(matches!(
+            index.upsert(1, &[1.0]),
+            Err(IndexError::Dimension { expected: 2, got: 1 })
+        ));
+        assert!(matches!(
+            index.upsert(1, &[f32::NAN, 0.0]),
+            Err(IndexError::NonFinite)
+        ));
+        assert!(index.search(&[0.0, 0.0], 3, None).unwrap().is_empty());
+    }
+}

@@ -1,0 +1,154 @@
+//! GraphQL input objects and their conversion into domain values. Invalid
+//! input becomes an `INVALID_ARGUMENT` error here, once.
+
+use async_graphql::{InputObject, ID};
+
+use crate::catalog::TasteSeed;
+use crate::domain::{Feature, FeatureValues, RawFeatures, TrackFilter, TrackId};
+use crate::error::{Error, Result};
+
+/// An inclusive range of whole numbers; either end may be left open.
+#[derive(InputObject, Clone, Copy, Default)]
+pub struct IntRange {
+    pub min: Option<i32>,
+    pub max: Option<i32>,
+}
+
+/// Conditions on tracks. Within a list any entry may match; all given
+/// conditions must hold. Names compare case-insensitively.
+#[derive(InputObject, Clone, Default)]
+#[graphql(name = "TrackFilter")]
+pub struct TrackFilterInput {
+    pub genres: Option<Vec<String>>,
+    pub subgenres: Option<Vec<String>>,
+    pub artists: Option<Vec<String>>,
+    /// Album names or Spotify album ids.
+    pub albums: Option<Vec<String>>,
+    /// Popularity, 0 to 100.
+    pub popularity: Option<IntRange>,
+    /// Album release year.
+    pub release_year: Option<IntRange>,
+}
+
+impl TrackFilterInput {
+    /// The domain filter.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for out-of-range or empty ranges.
+    pub fn into_domain(self) -> Result<TrackFilter> {
+        let popularity = self.popularity.unwrap_or_default();
+        let year = self.release_year.unwrap_or_default();
+        TrackFilter {
+            genres: self.genres.unwrap_or_default(),
+            subgenres: self.subgenres.unwrap_or_default(),
+            artists: self.artists.unwrap_or_default(),
+            albums: self.albums.unwrap_or_default(),
+            min_popularity: bounded("popularity", popularity.min, 0, 100)?,
+            max_popularity: bounded("popularity", popularity.max, 0, 100)?,
+            min_year: bounded("releaseYear", year.min, 0, 9999)?,
+            max_year: bounded("releaseYear", year.max, 0, 9999)?,
+            exclude: Default::default(),
+        }
+        .new()
+        .map_err(Error::from)
+    }
+}
+
+fn bounded<T: TryFrom<i32>>(field: &str, value: Option<i32>, min: i32, max: i32) -> Result<Option<T>> {
+    value
+        .map(|v| {
+            if (min..=max).contains(&v) {
+                T::try_from(v).map_err(|_| Error::invalid(format!("{field} {v} is out of range")))
+            } else {
+                Err(Error::invalid(format!("{field} must lie within {min}..={max}, got {v}")))
+            }
+        })
+        .transpose()
+}
+
+/// Target audio-feature values; give any subset. Ranges as in `AudioFeatures`.
+#[derive(InputObject, Clone, Default)]
+#[graphql(name = "FeaturesInput")]
+pub struct FeaturesInput {
+    pub danceability: Option<f64>,
+    pub energy: Option<f64>,
+    /// Pitch class 0 to 11.
+    pub key: Option<i32>,
+    /// dB, -60 to 5.
+    pub loudness: Option<f64>,
+    /// 1 = major, 0 = minor.
+    pub mode: Option<i32>,
+    pub speechiness: Option<f64>,
+    pub acousticness: Option<f64>,
+    pub instrumentalness: Option<f64>,
+    pub liveness: Option<f64>,
+    pub valence: Option<f64>,
+    /// BPM.
+    pub tempo: Option<f64>,
+    pub duration_ms: Option<f64>,
+    pub time_signature: Option<i32>,
+}
+
+impl FeaturesInput {
+    /// Checked feature values.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] when no value is given or one is out of range.
+    pub fn into_domain(self) -> Result<FeatureValues> {
+        let mut raw = RawFeatures::default();
+        let ints = |v: Option<i32>| v.map(f64::from);
+        for (feature, value) in [
+            (Feature::Danceability, self.danceability),
+            (Feature::Energy, self.energy),
+            (Feature::Key, ints(self.key)),
+            (Feature::Loudness, self.loudness),
+            (Feature::Mode, ints(self.mode)),
+            (Feature::Speechiness, self.speechiness),
+            (Feature::Acousticness, self.acousticness),
+            (Feature::Instrumentalness, self.instrumentalness),
+            (Feature::Liveness, self.liveness),
+            (Feature::Valence, self.valence),
+            (Feature::Tempo, self.tempo),
+            (Feature::DurationMs, self.duration_ms),
+            (Feature::TimeSignature, ints(self.time_signature)),
+        ] {
+            if let Some(v) = value {
+                raw.set(feature, v);
+            }
+        }
+        Ok(raw.check_partial()?)
+    }
+}
+
+/// What a listener already likes: any mix of tracks, artists and genres.
+#[derive(InputObject, Clone, Default)]
+#[graphql(name = "TasteSeed")]
+pub struct TasteSeedInput {
+    pub track_ids: Option<Vec<ID>>,
+    /// Artist names (case-insensitive).
+    pub artists: Option<Vec<String>>,
+    /// Genre names at the level asked for (case-insensitive).
+    pub genres: Option<Vec<String>>,
+}
+
+impl TasteSeedInput {
+    /// The domain seed.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a malformed track id.
+    pub fn into_domain(self) -> Result<TasteSeed> {
+        Ok(TasteSeed {
+            track_ids: parse_ids(self.track_ids.unwrap_or_default())?,
+            artists: self.artists.unwrap_or_default(),
+            genres: self.genres.unwrap_or_default(),
+        })
+    }
+}
+
+/// Parses GraphQL ids into track ids.
+///
+/// # Errors
+/// [`Error::Invalid`] naming the first malformed id.
+pub fn parse_ids(ids: Vec<ID>) -> Result<Vec<TrackId>> {
+    ids.iter().map(|id| TrackId::parse(id).map_err(Error::from)).collect()
+}

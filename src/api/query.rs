@@ -1,0 +1,224 @@
+//! The query root. Each resolver takes its arguments apart, makes one call
+//! into the service and converts the answer; logic lives below.
+
+use std::sync::Arc;
+
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, Object, SimpleObject, ID};
+
+use super::error::{ApiResult, Code};
+use super::genre::{GenreLevel, GenreObject};
+use super::inputs::{parse_ids, FeaturesInput, TasteSeedInput, TrackFilterInput};
+use super::loader::TrackLoader;
+use super::recommendation::{GenreSuggestionObject, SimilarTrack};
+use super::track::TrackObject;
+use super::Limits;
+use crate::catalog::Seed;
+use crate::domain::{TrackFilter, TrackId};
+use crate::error::Error;
+use crate::service::TrackService;
+
+/// Read-only queries over the catalog.
+pub struct QueryRoot;
+
+fn service<'a>(ctx: &Context<'a>) -> &'a Arc<TrackService> {
+    ctx.data_unchecked::<Arc<TrackService>>()
+}
+
+/// Checks a page size against 1..=the configured maximum.
+fn page_size(ctx: &Context<'_>, first: i32) -> async_graphql::Result<usize> {
+    let max = ctx.data_unchecked::<Limits>().max_page_size;
+    if first < 1 || first as usize > max {
+        return Err(Code::InvalidArgument.error(format!("first must lie within 1..={max}, got {first}")));
+    }
+    Ok(first as usize)
+}
+
+fn filter(input: Option<TrackFilterInput>) -> async_graphql::Result<TrackFilter> {
+    input.unwrap_or_default().into_domain().api()
+}
+
+/// The tracks of a listing, with the total count of matches.
+#[derive(SimpleObject)]
+pub struct TrackConnectionFields {
+    /// Number of tracks matching the filter, over all pages.
+    total_count: usize,
+}
+
+#[Object]
+impl QueryRoot {
+    /// One track by its Spotify id. Unknown ids give `TRACK_NOT_FOUND`.
+    async fn track(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<TrackObject>> {
+        let id = TrackId::parse(&id).map_err(Error::from).api()?;
+        let loader = ctx.data_unchecked::<DataLoader<TrackLoader>>();
+        match loader.load_one(id).await {
+            Ok(Some(track)) => Ok(Some(TrackObject(track))),
+            Ok(None) => Err(Code::TrackNotFound.error(format!("no track with id {id}"))),
+            Err(e) => Err(super::error::to_graphql(Error::Internal(e.to_string()))),
+        }
+    }
+
+    /// Tracks by id, in the order asked; unknown ids are skipped.
+    #[graphql(complexity = "ids.len() * child_complexity")]
+    async fn tracks_by_ids(&self, ctx: &Context<'_>, ids: Vec<ID>) -> async_graphql::Result<Vec<TrackObject>> {
+        let max = ctx.data_unchecked::<Limits>().max_page_size;
+        if ids.len() > max {
+            return Err(Code::InvalidArgument.error(format!("at most {max} ids per request")));
+        }
+        let ids = parse_ids(ids).api()?;
+        let loader = ctx.data_unchecked::<DataLoader<TrackLoader>>();
+        let found = loader
+            .load_many(ids.iter().copied())
+            .await
+            .map_err(|e| super::error::to_graphql(Error::Internal(e.to_string())))?;
+        Ok(ids.iter().filter_map(|id| found.get(id).cloned().map(TrackObject)).collect())
+    }
+
+    /// Tracks matching a filter, in track-id order, as a Relay cursor
+    /// connection. `after` is the cursor of the last edge already seen.
+    #[graphql(complexity = "first as usize * child_complexity")]
+    async fn tracks(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<TrackFilterInput>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, TrackObject, TrackConnectionFields>> {
+        let first = page_size(ctx, first)?;
+        let filter = self::filter(filter)?;
+        let after = after
+            .map(|c| TrackId::parse(&c).map_err(|_| Error::invalid(format!("invalid cursor {c:?}"))))
+            .transpose()
+            .api()?;
+        let counted = filter.clone();
+        let (page, more, total) = service(ctx)
+            .read(move |c| {
+                let (page, more) = c.page(&filter, after, first);
+                (page, more, c.count(&counted))
+            })
+            .await
+            .api()?;
+        let mut connection = Connection::with_additional_fields(
+            after.is_some(),
+            more,
+            TrackConnectionFields { total_count: total },
+        );
+        connection
+            .edges
+            .extend(page.into_iter().map(|t| Edge::new(t.id.to_string(), TrackObject(t))));
+        Ok(connection)
+    }
+
+    /// Every genre (or subgenre) with its profile, sorted by name.
+    async fn genres(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] level: GenreLevel,
+    ) -> async_graphql::Result<Vec<GenreObject>> {
+        let level = level.into();
+        let all = service(ctx).read(move |c| c.genres(level)).await.api()?;
+        Ok(all.iter().cloned().map(GenreObject).collect())
+    }
+
+    /// One genre (or subgenre) by name, case-insensitive. Unknown names give
+    /// `GENRE_NOT_FOUND`.
+    async fn genre(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        #[graphql(default)] level: GenreLevel,
+    ) -> async_graphql::Result<Option<GenreObject>> {
+        let level = level.into();
+        let wanted = name.clone();
+        let found = service(ctx).read(move |c| c.genre(&wanted, level)).await.api()?;
+        match found {
+            Some(g) => Ok(Some(GenreObject(g))),
+            None => Err(super::error::to_graphql(Error::GenreNotFound(name.trim().to_lowercase()))),
+        }
+    }
+
+    /// The tracks nearest a seed, nearest first: give exactly one of
+    /// `trackId` (the track itself is never returned) or `features` (target
+    /// values; omitted features count as the catalog average). The filter is
+    /// applied during the index search, so `first` results come back
+    /// whenever that many tracks match.
+    #[graphql(complexity = "first as usize * child_complexity")]
+    async fn similar(
+        &self,
+        ctx: &Context<'_>,
+        track_id: Option<ID>,
+        features: Option<FeaturesInput>,
+        #[graphql(default = 10)] first: i32,
+        filter: Option<TrackFilterInput>,
+    ) -> async_graphql::Result<Vec<SimilarTrack>> {
+        let first = page_size(ctx, first)?;
+        let filter = self::filter(filter)?;
+        let seed = match (track_id, features) {
+            (Some(id), None) => Seed::Track(TrackId::parse(&id).map_err(Error::from).api()?),
+            (None, Some(f)) => Seed::Features(f.into_domain().api()?),
+            _ => return Err(Code::InvalidArgument.error("give exactly one of trackId and features")),
+        };
+        let found = service(ctx)
+            .read(move |c| c.similar(&seed, first, &filter))
+            .await
+            .api()?
+            .api()?;
+        Ok(found.into_iter().map(SimilarTrack).collect())
+    }
+
+    /// Genres the seed does not contain yet, ranked by how close their
+    /// nearest tracks lie to the seed's taste, each with the `evidence`
+    /// tracks that make its case.
+    #[graphql(complexity = "first as usize * evidence as usize * child_complexity")]
+    async fn discover_genres(
+        &self,
+        ctx: &Context<'_>,
+        seed: TasteSeedInput,
+        #[graphql(default = 5)] first: i32,
+        #[graphql(default)] level: GenreLevel,
+        #[graphql(default = 3)] evidence: i32,
+    ) -> async_graphql::Result<Vec<GenreSuggestionObject>> {
+        let first = page_size(ctx, first)?;
+        if !(1..=20).contains(&evidence) {
+            return Err(Code::InvalidArgument.error("evidence must lie within 1..=20"));
+        }
+        let seed = seed.into_domain().api()?;
+        let level = level.into();
+        let found = service(ctx)
+            .read(move |c| c.discover_genres(&seed, first, level, evidence as usize))
+            .await
+            .api()?
+            .api()?;
+        Ok(found.into_iter().map(GenreSuggestionObject).collect())
+    }
+
+    /// Size of the catalog and the state of its index, for operators.
+    async fn catalog(&self, ctx: &Context<'_>) -> async_graphql::Result<CatalogInfo> {
+        service(ctx)
+            .read(|c| CatalogInfo {
+                tracks: c.len(),
+                indexed: c.index().len(),
+                tombstones: c.index().dead_count(),
+                dimensions: c.index().dim(),
+                feature_space_version: c.space().version as i32,
+            })
+            .await
+            .api()
+    }
+}
+
+/// The catalog's size and the state of its vector index.
+#[derive(SimpleObject)]
+pub struct CatalogInfo {
+    /// Tracks in the catalog.
+    tracks: usize,
+    /// Live vectors in the index (equals `tracks`).
+    indexed: usize,
+    /// Deleted or replaced vectors awaiting compaction.
+    tombstones: usize,
+    /// Dimensions of the feature space.
+    dimensions: usize,
+    /// Version of the feature space the vectors were made with.
+    feature_space_version: i32,
+}

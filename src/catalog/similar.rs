@@ -1,0 +1,125 @@
+//! Nearest tracks to a seed, with an explanation of each.
+
+use std::sync::Arc;
+
+use crate::domain::feature_space::score;
+use crate::domain::{Explanation, FeatureValues, Track, TrackFilter, TrackId};
+use crate::error::{Error, Result};
+
+use super::Catalog;
+
+/// What "similar to" means for a search.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Seed {
+    /// Tracks like this catalog track (which is itself never returned).
+    Track(TrackId),
+    /// Tracks with features near these values; unknown values count as the
+    /// catalog average and are left out of explanations.
+    Features(FeatureValues),
+}
+
+/// A track found near a seed.
+#[derive(Debug, Clone)]
+pub struct Neighbour {
+    pub track: Arc<Track>,
+    /// Distance in the feature space (0 = identical features).
+    pub distance: f32,
+    /// Similarity in (0, 1], see [`score`].
+    pub score: f32,
+    /// Which features lie closest to and farthest from the seed.
+    pub explanation: Explanation,
+}
+
+impl Catalog {
+    /// The `first` tracks nearest to `seed` that pass `filter`, nearest first.
+    ///
+    /// # Errors
+    /// [`Error::TrackNotFound`] for an unknown seed track.
+    pub fn similar(&self, seed: &Seed, first: usize, filter: &TrackFilter) -> Result<Vec<Neighbour>> {
+        match seed {
+            Seed::Track(id) => {
+                let track = self.get(id).ok_or(Error::TrackNotFound(*id))?;
+                let values = track.features.values();
+                let vector = self.index.get(id).map(<[f32]>::to_vec).unwrap_or_else(|| self.space.encode(&values));
+                self.nearest(&vector, &values, first, filter, &[*id])
+            }
+            Seed::Features(values) => {
+                let vector = self.space.encode(values);
+                self.nearest(&vector, values, first, filter, &[])
+            }
+        }
+    }
+
+    /// The `first` tracks nearest to `vector` that pass `filter` and are not
+    /// in `exclude`, explained against `seed_values`. The filter runs inside
+    /// the index search, so a selective filter still yields `first` results
+    /// when that many tracks match.
+    pub(crate) fn nearest(
+        &self,
+        vector: &[f32],
+        seed_values: &FeatureValues,
+        first: usize,
+        filter: &TrackFilter,
+        exclude: &[TrackId],
+    ) -> Result<Vec<Neighbour>> {
+        let accept = |id: &TrackId| {
+            !exclude.contains(id) && (filter.is_empty() || self.tracks.get(id).is_some_and(|t| filter.matches(t)))
+        };
+        let unfiltered = filter.is_empty() && exclude.is_empty();
+        let hits = self
+            .index
+            .search(vector, first, if unfiltered { None } else { Some(&accept) })?;
+        Ok(hits
+            .into_iter()
+            .filter_map(|hit| {
+                let track = self.tracks.get(&hit.key)?;
+                Some(Neighbour {
+                    explanation: self.space.compare(seed_values, &track.features.values()),
+                    score: score(hit.distance),
+                    distance: hit.distance,
+                    track: Arc::clone(track),
+                })
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::catalog_of;
+    use super::*;
+    use crate::domain::Feature;
+
+    #[test]
+    fn the_seed_is_excluded_and_the_nearest_comes_first() {
+        let catalog = catalog_of(&[(0.10, "pop"), (0.12, "pop"), (0.50, "rock"), (0.90, "rock")]);
+        let seed = catalog.tracks().next().unwrap().id;
+        let found = catalog.similar(&Seed::Track(seed), 2, &TrackFilter::default()).unwrap();
+        assert_eq!(found.len(), 2);
+        assert!(found.iter().all(|n| n.track.id != seed));
+        assert_eq!(found[0].track.features.energy, 0.12);
+        assert!(found[0].score > found[1].score && found[0].score <= 1.0);
+        assert_eq!(found[0].explanation.farthest(1)[0].feature, Feature::Energy);
+    }
+
+    #[test]
+    fn a_filter_restricts_results_without_shortening_them() {
+        let catalog = catalog_of(&[(0.10, "pop"), (0.12, "pop"), (0.50, "rock"), (0.90, "rock")]);
+        let mut values = [None; 13];
+        values[Feature::Energy as usize] = Some(0.1);
+        let filter = TrackFilter { genres: vec!["rock".into()], ..Default::default() };
+        let found = catalog.similar(&Seed::Features(values), 2, &filter).unwrap();
+        let energies: Vec<f32> = found.iter().map(|n| n.track.features.energy).collect();
+        assert_eq!(energies, vec![0.5, 0.9]);
+        // Only the given feature is explained.
+        assert_eq!(found[0].explanation.comparisons.len(), 1);
+    }
+
+    #[test]
+    fn an_unknown_seed_is_not_found() {
+        let catalog = catalog_of(&[(0.10, "pop")]);
+        let missing = TrackId::parse("zzzzzzzzzzzzzzzzzzzzzz").unwrap();
+        let err = catalog.similar(&Seed::Track(missing), 2, &TrackFilter::default()).unwrap_err();
+        assert!(matches!(err, Error::TrackNotFound(id) if id == missing));
+    }
+}

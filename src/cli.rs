@@ -1,0 +1,78 @@
+//! The command line: `timbre serve`, `timbre import`, `timbre schema`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+
+/// timbre: a GraphQL music recommendation server over audio features.
+#[derive(Debug, Parser)]
+#[command(name = "timbre", version, about, long_about = None)]
+pub struct Cli {
+    /// TOML configuration file (keys as in `Config`; see the README).
+    #[arg(long, global = true, env = "TIMBRE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the GraphQL server on the embedded store.
+    Serve(ServeArgs),
+    /// Import tracks from CSV files, Spotify Web API JSON or http(s) URLs.
+    Import(ImportArgs),
+    /// Print the GraphQL schema (SDL), as checked in at schema/schema.graphql.
+    Schema,
+}
+
+/// Settings that both `serve` and `import` take; they override the
+/// configuration file and the environment.
+#[derive(Debug, Args, Serialize, Default)]
+pub struct CommonFlags {
+    /// Directory of the embedded store and index snapshot [default: ./data].
+    #[arg(long, value_name = "DIR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub common: CommonFlags,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Import this file or http(s) URL before serving (repeatable).
+    #[arg(long = "import", value_name = "PATH|URL")]
+    pub imports: Vec<String>,
+    /// Spotify Web API audio-features JSON paired with a tracks JSON import.
+    #[arg(long, value_name = "PATH|URL")]
+    pub audio_features: Option<String>,
+    /// Do not serve GraphiQL to browsers.
+    #[arg(long)]
+    pub no_graphiql: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub common: CommonFlags,
+    /// CSV files, Spotify Web API JSON files, or http(s) URLs of either.
+    #[arg(required = true, value_name = "PATH|URL")]
+    pub sources: Vec<String>,
+    /// Spotify Web API audio-features JSON paired with a tracks JSON source.
+    #[arg(long, value_name = "PATH|URL")]
+    pub audio_features: Option<String>,
+}
+
+/// The command-line layer of the configuration.
+#[derive(Debug, Serialize, Default)]
+pub struct Flags {
+    #[serde(flatten)]
+    pub common: CommonFlags,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub graphiql: Option<bool>,
+}

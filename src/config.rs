@@ -1,0 +1,156 @@
+//! Configuration: one typed struct, layered as defaults → an optional TOML
+//! file (`--config`) → `TIMBRE_*` environment variables → command-line
+//! flags, and validated before anything starts.
+//!
+//! Nested keys use a double underscore in the environment:
+//! `TIMBRE_LIMITS__MAX_PAGE_SIZE=50`, `TIMBRE_INDEX__EF_SEARCH=128`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use timbre_index::IndexParams;
+
+use crate::api::Limits;
+
+/// Every setting of the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Directory of the embedded store and the index snapshot. Default `./data`.
+    pub data_dir: PathBuf,
+    /// Address the HTTP server listens on. Default `127.0.0.1:8080`.
+    pub listen: String,
+    /// Serve GraphiQL to browsers at `/graphql`. Default on.
+    pub graphiql: bool,
+    /// Log format: `text` or `json`. Default `text`.
+    pub log_format: LogFormat,
+    /// HTTP worker threads; 0 means one per core. Default 0.
+    pub workers: usize,
+    /// Request limits.
+    pub limits: Limits,
+    /// Parameters of the HNSW index.
+    pub index: IndexParams,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("data"),
+            listen: "127.0.0.1:8080".into(),
+            graphiql: true,
+            log_format: LogFormat::Text,
+            workers: 0,
+            limits: Limits::default(),
+            index: IndexParams::default(),
+        }
+    }
+}
+
+/// Top-level keys read from `TIMBRE_*` variables. Other `TIMBRE_*`
+/// variables (e.g. `TIMBRE_CONFIG`, read by the command line) are not
+/// configuration keys.
+const ENV_KEYS: [&str; 7] = ["data_dir", "listen", "graphiql", "log_format", "workers", "limits", "index"];
+
+/// A configuration that cannot be used, with the reason.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    /// Loads the layers and validates the result. `flags` holds the values
+    /// given on the command line (absent ones are skipped).
+    ///
+    /// # Errors
+    /// [`ConfigError`] for an unreadable file, an unknown key, a value of the
+    /// wrong type or a value out of range.
+    pub fn load(file: Option<&Path>, flags: impl Serialize) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError(format!("config file {} does not exist", path.display())));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        let env = Env::prefixed("TIMBRE_")
+            .split("__")
+            .filter(|key| ENV_KEYS.iter().any(|k| key.as_str().split('.').next() == Some(*k)));
+        let config: Config = figment
+            .merge(env)
+            .merge(Serialized::defaults(flags))
+            .extract()
+            .map_err(|e| ConfigError(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values that types alone cannot.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first bad value.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.listen.parse::<SocketAddr>().map_err(|e| {
+            ConfigError(format!("listen = {:?} is not an address like 127.0.0.1:8080: {e}", self.listen))
+        })?;
+        let l = &self.limits;
+        if l.max_depth == 0 || l.max_complexity == 0 || l.max_page_size == 0 {
+            return Err(ConfigError("limits must be positive".into()));
+        }
+        self.index.validate().map_err(|e| ConfigError(e.to_string()))?;
+        Ok(())
+    }
+
+    /// Directory of the index snapshot.
+    pub fn snapshot_dir(&self) -> PathBuf {
+        self.data_dir.join("index")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize, Default)]
+    struct Flags {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        listen: Option<String>,
+    }
+
+    #[test]
+    fn flags_override_the_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("timbre.toml");
+        std::fs::write(&file, "listen = \"0.0.0.0:9000\"\n[limits]\nmax_page_size = 50\n").unwrap();
+        let config = Config::load(Some(&file), Flags::default()).unwrap();
+        assert_eq!(config.listen, "0.0.0.0:9000");
+        assert_eq!(config.limits.max_page_size, 50);
+        assert_eq!(config.limits.max_depth, Limits::default().max_depth);
+        let config = Config::load(Some(&file), Flags { listen: Some("127.0.0.1:1".into()) }).unwrap();
+        assert_eq!(config.listen, "127.0.0.1:1");
+    }
+
+    #[test]
+    fn bad_values_and_unknown_keys_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("timbre.toml");
+        std::fs::write(&file, "listen = \"nowhere\"\n").unwrap();
+        let err = Config::load(Some(&file), Flags::default()).unwrap_err().to_string();
+        assert!(err.contains("nowhere"), "{err}");
+        std::fs::write(&file, "lisen = \"127.0.0.1:1\"\n").unwrap();
+        let err = Config::load(Some(&file), Flags::default()).unwrap_err().to_string();
+        assert!(err.contains("lisen"), "{err}");
+        let missing = dir.path().join("absent.toml");
+        assert!(Config::load(Some(&missing), Flags::default()).is_err());
+    }
+}

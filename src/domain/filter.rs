@@ -1,0 +1,130 @@
+//! [`TrackFilter`]: which tracks a listing or a search may return.
+
+use std::collections::HashSet;
+
+use super::{DomainError, Result, Track, TrackId};
+
+/// Conditions on a track. Within one list any entry may match; across
+/// fields all conditions must hold. Names compare case-insensitively.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrackFilter {
+    /// Lower-case genre names.
+    pub genres: Vec<String>,
+    /// Lower-case subgenre names.
+    pub subgenres: Vec<String>,
+    /// Lower-case artist names.
+    pub artists: Vec<String>,
+    /// Lower-case album names or album ids.
+    pub albums: Vec<String>,
+    pub min_popularity: Option<u8>,
+    pub max_popularity: Option<u8>,
+    pub min_year: Option<u16>,
+    pub max_year: Option<u16>,
+    /// Tracks never to return (e.g. the seeds of a recommendation).
+    pub exclude: HashSet<TrackId>,
+}
+
+impl TrackFilter {
+    /// Builds a filter, lower-casing names and checking that ranges are not
+    /// empty.
+    ///
+    /// # Errors
+    /// [`DomainError::InvalidArgument`] for a range whose minimum exceeds its
+    /// maximum, or a popularity above 100.
+    pub fn new(mut self) -> Result<Self> {
+        for list in [
+            &mut self.genres,
+            &mut self.subgenres,
+            &mut self.artists,
+            &mut self.albums,
+        ] {
+            for name in list.iter_mut() {
+                *name = name.trim().to_lowercase();
+            }
+        }
+        if let (Some(lo), Some(hi)) = (self.min_popularity, self.max_popularity) {
+            if lo > hi {
+                return Err(DomainError::InvalidArgument(format!(
+                    "popularity range {lo}..{hi} is empty"
+                )));
+            }
+        }
+        if self.min_popularity.max(self.max_popularity) > Some(100) {
+            return Err(DomainError::InvalidArgument(
+                "popularity lies within 0..=100".into(),
+            ));
+        }
+        if let (Some(lo), Some(hi)) = (self.min_year, self.max_year) {
+            if lo > hi {
+                return Err(DomainError::InvalidArgument(format!(
+                    "release year range {lo}..{hi} is empty"
+                )));
+            }
+        }
+        Ok(self)
+    }
+
+    /// Whether the filter lets every track through.
+    pub fn is_empty(&self) -> bool {
+        *self == TrackFilter::default()
+    }
+
+    /// Whether `track` satisfies every condition.
+    pub fn matches(&self, track: &Track) -> bool {
+        if self.exclude.contains(&track.id) {
+            return false;
+        }
+        let album = &track.album;
+        any_of(&self.genres, &track.genres)
+            && any_of(&self.subgenres, &track.subgenres)
+            && any_of(&self.artists, &track.artists)
+            && any_of(&self.albums, album.name.iter().chain(&album.id))
+            && in_range(track.popularity, self.min_popularity, self.max_popularity)
+            && in_range(track.release_year(), self.min_year, self.max_year)
+    }
+}
+
+/// Whether `wanted` is empty or one of `have` equals one of `wanted`,
+/// ignoring case.
+fn any_of<'a>(wanted: &[String], have: impl IntoIterator<Item = &'a String>) -> bool {
+    wanted.is_empty()
+        || have
+            .into_iter()
+            .any(|h| wanted.iter().any(|w| h.eq_ignore_ascii_case(w)))
+}
+
+/// A value within optional bounds; an unknown value fails any bound.
+fn in_range<T: PartialOrd + Copy>(value: Option<T>, min: Option<T>, max: Option<T>) -> bool {
+    if min.is_none() && max.is_none() {
+        return true;
+    }
+    value.is_some_and(|v| min.is_none_or(|lo| v >= lo) && max.is_none_or(|hi| v <= hi))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::track::tests_support::track;
+    use super::*;
+
+    #[test]
+    fn conditions_combine_with_and_and_lists_with_or() {
+        let t = track("0000000000000000000001", &["pop", "rock"], "Queen", 80, 1975);
+        let f = |f: TrackFilter| f.new().unwrap().matches(&t);
+        assert!(f(TrackFilter::default()));
+        assert!(f(TrackFilter { genres: vec!["ROCK".into(), "jazz".into()], ..Default::default() }));
+        assert!(!f(TrackFilter { genres: vec!["jazz".into()], ..Default::default() }));
+        assert!(f(TrackFilter { artists: vec!["queen".into()], min_year: Some(1970), ..Default::default() }));
+        assert!(!f(TrackFilter { artists: vec!["queen".into()], min_year: Some(1980), ..Default::default() }));
+        assert!(f(TrackFilter { min_popularity: Some(80), max_popularity: Some(80), ..Default::default() }));
+        assert!(!f(TrackFilter { exclude: [t.id].into(), ..Default::default() }));
+    }
+
+    #[test]
+    fn empty_ranges_are_invalid_arguments() {
+        let err = TrackFilter { min_year: Some(2000), max_year: Some(1990), ..Default::default() }
+            .new()
+            .unwrap_err();
+        assert!(err.to_string().contains("empty"));
+        assert!(TrackFilter { max_popularity: Some(101), ..Default::default() }.new().is_err());
+    }
+}

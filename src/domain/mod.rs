@@ -1,0 +1,17 @@
+//! The domain core: tracks, audio features, the feature space, filters,
+//! genre analytics and the scoring behind recommendations. No I/O here:
+//! everything is plain data and functions, unit-tested without a runtime.
+
+mod error;
+pub mod feature;
+pub mod feature_space;
+pub mod filter;
+pub mod genre;
+pub mod track;
+
+pub use error::{DomainError, Result};
+pub use feature::{AudioFeatures, Feature, FeatureValues, RawFeatures};
+pub use feature_space::{Explanation, FeatureComparison, FeatureSpace};
+pub use filter::TrackFilter;
+pub use genre::{GenreLevel, GenreProfile, Summary};
+pub use track::{Album, Playlist, ReleaseDate, Track, TrackId};

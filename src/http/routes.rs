@@ -1,0 +1,96 @@
+//! Routes: `/graphql` (POST, and GET for queries; GraphiQL for browsers),
+//! `/healthz` (the process is up) and `/readyz` (it can serve: the store
+//! answers).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::http::header;
+use actix_web::{guard, web, Either, HttpRequest, HttpResponse};
+use async_graphql::http::GraphiQLSource;
+use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse};
+use serde_json::json;
+
+use crate::api::error::Code;
+use crate::api::{self, TimbreSchema};
+use crate::service::TrackService;
+
+/// Whether GraphiQL is served to browsers.
+#[derive(Clone, Copy)]
+pub struct GraphiQl(pub bool);
+
+/// Registers every route on an actix `App`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/graphql")
+            .route(web::post().to(graphql))
+            .route(web::get().guard(guard::fn_guard(wants_html)).to(graphiql))
+            .route(web::get().to(graphql)),
+    )
+    .route("/healthz", web::get().to(healthz))
+    .route("/readyz", web::get().to(readyz));
+}
+
+fn wants_html(ctx: &guard::GuardContext<'_>) -> bool {
+    ctx.head()
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
+async fn graphql(
+    schema: web::Data<TimbreSchema>,
+    service: web::Data<Arc<TrackService>>,
+    request: Result<GraphQLRequest, actix_web::Error>,
+) -> Either<GraphQLResponse, HttpResponse> {
+    let request = match request {
+        Ok(request) => request.into_inner(),
+        Err(e) => {
+            return Either::Right(HttpResponse::BadRequest().json(json!({
+                "errors": [{ "message": e.to_string(), "extensions": { "code": Code::BadRequest.as_str() } }]
+            })))
+        }
+    };
+    let request = request.data(api::loader(Arc::clone(service.get_ref())));
+    Either::Left(schema.execute(request).await.into())
+}
+
+async fn graphiql(enabled: web::Data<GraphiQl>, request: HttpRequest) -> HttpResponse {
+    if !enabled.0 {
+        return HttpResponse::NotFound()
+            .content_type("text/plain")
+            .body("GraphiQL is switched off on this server; POST GraphQL requests to this URL.");
+    }
+    let endpoint = request.uri().path().to_string();
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(GraphiQLSource::build().endpoint(&endpoint).title("timbre").finish())
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+async fn readyz(service: web::Data<Arc<TrackService>>) -> HttpResponse {
+    let store = service.store();
+    let ping = tokio::time::timeout(Duration::from_secs(2), store.ping()).await;
+    let tracks = service.read_now(|c| c.len());
+    match ping {
+        Ok(Ok(())) => HttpResponse::Ok().json(json!({
+            "status": "ready",
+            "store": { "kind": store.name(), "status": "up" },
+            "tracks": tracks,
+        })),
+        Ok(Err(e)) => HttpResponse::ServiceUnavailable().json(json!({
+            "status": "degraded",
+            "store": { "kind": store.name(), "status": "down", "error": e.to_string() },
+            "tracks": tracks,
+        })),
+        Err(_) => HttpResponse::ServiceUnavailable().json(json!({
+            "status": "degraded",
+            "store": { "kind": store.name(), "status": "down", "error": "no answer within 2 s" },
+            "tracks": tracks,
+        })),
+    }
+}

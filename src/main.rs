@@ -1,0 +1,132 @@
+//! The `timbre` binary: parses the command line, sets up logging and hands
+//! over to `startup`.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use timbre::cli::{Cli, Command, Flags, ImportArgs};
+use timbre::config::{Config, LogFormat};
+use timbre::ingest::Source;
+use timbre::service::IndexOrigin;
+use timbre::startup::{self, Application};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Schema => {
+            print!("{}", timbre::api::sdl());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve(args) => {
+            let flags = Flags {
+                listen: args.listen.clone(),
+                graphiql: args.no_graphiql.then_some(false),
+                ..Flags::default()
+            };
+            let config = Config::load(cli.config.as_deref(), Flags { common: args.common, ..flags })?;
+            init_logging(config.log_format);
+            serve(config, args.imports, args.audio_features).await
+        }
+        Command::Import(ImportArgs { common, sources, audio_features }) => {
+            let config = Config::load(cli.config.as_deref(), Flags { common, ..Flags::default() })?;
+            init_logging(config.log_format);
+            import(config, sources, audio_features).await
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,hnsw_rs=warn,anndists=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn serve(config: Config, imports: Vec<String>, audio_features: Option<String>) -> anyhow::Result<ExitCode> {
+    let (service, startup) = startup::open_service(&config)
+        .await
+        .with_context(|| format!("opening the data directory {}", config.data_dir.display()))?;
+    log_startup(&startup);
+    for source in imports {
+        let report = startup::import(&service, Source::parse(&source), audio_features.as_deref().map(Source::parse)).await?;
+        print_report(&report);
+    }
+    if service.read_now(|c| c.is_empty()) {
+        tracing::warn!(
+            "the catalog is empty: load tracks with `timbre import PATH|URL` (server stopped) or `timbre serve --import PATH|URL`; see the README for the public dataset"
+        );
+    }
+    let app = Application::build(&config, service.clone())
+        .with_context(|| format!("listening on {}", config.listen))?;
+    tracing::info!(
+        "serving GraphQL on http://{}/graphql (port {})",
+        config.listen,
+        app.port()
+    );
+    app.run_until_stopped().await?;
+    tracing::info!("stopped; writing the index snapshot");
+    service.save_snapshot().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn import(config: Config, sources: Vec<String>, audio_features: Option<String>) -> anyhow::Result<ExitCode> {
+    let (service, startup) = startup::open_service(&config).await?;
+    log_startup(&startup);
+    let mut imported = 0;
+    for source in sources {
+        let report = startup::import(&service, Source::parse(&source), audio_features.as_deref().map(Source::parse)).await?;
+        imported += report.tracks;
+        print_report(&report);
+    }
+    service.save_snapshot().await?;
+    if imported == 0 {
+        eprintln!("error: nothing could be imported");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn log_startup(startup: &timbre::service::Startup) {
+    match &startup.origin {
+        IndexOrigin::Snapshot { upserted, removed } => tracing::info!(
+            tracks = startup.tracks,
+            upserted,
+            removed,
+            elapsed_ms = startup.elapsed.as_millis() as u64,
+            "catalog loaded from the index snapshot"
+        ),
+        IndexOrigin::Rebuilt { reason } => tracing::info!(
+            tracks = startup.tracks,
+            reason = reason.as_str(),
+            elapsed_ms = startup.elapsed.as_millis() as u64,
+            "index rebuilt"
+        ),
+    }
+}
+
+/// Prints rejected rows (the first 50, then a count) and the summary.
+fn print_report(report: &timbre::ingest::ImportReport) {
+    const SHOWN: usize = 50;
+    for r in report.rejected.iter().take(SHOWN) {
+        eprintln!("{}: {}: rejected: {}", report.source, r.location, r.reason);
+    }
+    if report.rejected.len() > SHOWN {
+        eprintln!("... and {} more rejected rows", report.rejected.len() - SHOWN);
+    }
+    eprintln!("{report}");
+}

@@ -1,0 +1,214 @@
+//! [`TrackService`]: the one way tracks get in and answers get out.
+//!
+//! Writes go to the store first and then to the catalog and index, under a
+//! single writer lock, so a track is searchable only once it is durable and
+//! two writers never interleave. Reads run on tokio's blocking pool under the
+//! catalog's read lock: a search is CPU work and must not stall the async
+//! workers that serve HTTP.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::RwLock;
+use timbre_index::{IndexParams, VectorIndex};
+
+use crate::catalog::Catalog;
+use crate::domain::{FeatureSpace, Track, TrackId};
+use crate::error::{Error, Result};
+use crate::store::{self, TrackStore, UpsertStats};
+
+/// Tracks are written to the store in batches of this many.
+const WRITE_BATCH: usize = 5_000;
+
+/// How the catalog was brought up at start.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IndexOrigin {
+    /// Loaded from the snapshot, then brought up to date with the store.
+    Snapshot { upserted: usize, removed: usize },
+    /// Built from the store's tracks, for the reason given.
+    Rebuilt { reason: String },
+}
+
+/// What start-up did, for the log and for benchmarks.
+#[derive(Debug, Clone)]
+pub struct Startup {
+    pub tracks: usize,
+    pub origin: IndexOrigin,
+    pub elapsed: Duration,
+}
+
+/// Owns the store, the in-memory catalog and the index snapshot.
+pub struct TrackService {
+    store: Arc<dyn TrackStore>,
+    catalog: Arc<RwLock<Catalog>>,
+    snapshot_dir: Option<PathBuf>,
+    params: IndexParams,
+    writer: tokio::sync::Mutex<()>,
+}
+
+impl TrackService {
+    /// Loads every track from the store and brings up the catalog: from the
+    /// index snapshot in `snapshot_dir` when it is present, intact and made
+    /// with the current feature space, by a rebuild otherwise (then the
+    /// snapshot is rewritten).
+    ///
+    /// # Errors
+    /// The store cannot be read, or the index parameters are invalid.
+    pub async fn open(
+        store: Arc<dyn TrackStore>,
+        snapshot_dir: Option<PathBuf>,
+        params: IndexParams,
+    ) -> Result<(Self, Startup)> {
+        let started = Instant::now();
+        let tracks = store::load_all(store.as_ref(), 10_000).await?;
+        let dir = snapshot_dir.clone();
+        let (catalog, origin) = blocking(move || bring_up(tracks, dir.as_deref(), params)).await??;
+        let service = TrackService {
+            store,
+            catalog: Arc::new(RwLock::new(catalog)),
+            snapshot_dir,
+            params,
+            writer: tokio::sync::Mutex::new(()),
+        };
+        if let IndexOrigin::Rebuilt { .. } = origin {
+            service.save_snapshot().await?;
+        }
+        let startup = Startup {
+            tracks: service.catalog.read().len(),
+            origin,
+            elapsed: started.elapsed(),
+        };
+        Ok((service, startup))
+    }
+
+    /// The store behind the service.
+    pub fn store(&self) -> &dyn TrackStore {
+        self.store.as_ref()
+    }
+
+    /// Stores tracks and makes them searchable. When the batch is larger
+    /// than the catalog (a first import), the catalog is rebuilt from
+    /// scratch instead, which refits the feature space to the new data and
+    /// builds the graph on every core.
+    ///
+    /// # Errors
+    /// A store or index error. Tracks of batches already stored stay stored
+    /// and searchable.
+    pub async fn upsert(&self, tracks: Vec<Track>) -> Result<UpsertStats> {
+        let _writer = self.writer.lock().await;
+        let mut stats = UpsertStats::default();
+        for batch in tracks.chunks(WRITE_BATCH) {
+            let s = self.store.upsert(batch).await?;
+            stats.inserted += s.inserted;
+            stats.replaced += s.replaced;
+        }
+        let catalog = Arc::clone(&self.catalog);
+        let params = self.params;
+        blocking(move || {
+            let rebuild = tracks.len() > catalog.read().len();
+            if rebuild {
+                let mut all: Vec<Track> = {
+                    let current = catalog.read();
+                    let incoming: std::collections::HashSet<TrackId> = tracks.iter().map(|t| t.id).collect();
+                    current
+                        .tracks()
+                        .filter(|t| !incoming.contains(&t.id))
+                        .map(|t| (**t).clone())
+                        .collect()
+                };
+                all.extend(tracks);
+                let fresh = Catalog::build(all, params)?;
+                *catalog.write() = fresh;
+                Ok(())
+            } else {
+                catalog.write().upsert(tracks)
+            }
+        })
+        .await??;
+        Ok(stats)
+    }
+
+    /// Deletes tracks from the store, the catalog and the index; returns how
+    /// many existed.
+    ///
+    /// # Errors
+    /// A store error (then nothing was removed from the catalog).
+    pub async fn delete(&self, ids: Vec<TrackId>) -> Result<usize> {
+        let _writer = self.writer.lock().await;
+        let removed = self.store.delete(&ids).await?;
+        let catalog = Arc::clone(&self.catalog);
+        blocking(move || catalog.write().remove(&ids)).await?;
+        Ok(removed)
+    }
+
+    /// Writes the index snapshot (no-op without a snapshot directory).
+    ///
+    /// # Errors
+    /// The snapshot cannot be written.
+    pub async fn save_snapshot(&self) -> Result<()> {
+        let Some(dir) = self.snapshot_dir.clone() else {
+            return Ok(());
+        };
+        let catalog = Arc::clone(&self.catalog);
+        blocking(move || {
+            let catalog = catalog.read();
+            catalog.index().save(&dir, catalog.space())
+        })
+        .await??;
+        Ok(())
+    }
+
+    /// Runs `f` with read access to the catalog on the blocking pool.
+    ///
+    /// # Errors
+    /// [`Error::Internal`] when the blocking task panicked.
+    pub async fn read<R: Send + 'static>(&self, f: impl FnOnce(&Catalog) -> R + Send + 'static) -> Result<R> {
+        let catalog = Arc::clone(&self.catalog);
+        blocking(move || f(&catalog.read())).await
+    }
+
+    /// Runs `f` with read access to the catalog on the calling thread: for
+    /// lookups that take microseconds, where a trip to the blocking pool
+    /// would cost more than the work.
+    pub fn read_now<R>(&self, f: impl FnOnce(&Catalog) -> R) -> R {
+        f(&self.catalog.read())
+    }
+}
+
+/// Builds the catalog at start: from the snapshot when usable, else anew.
+fn bring_up(tracks: Vec<Track>, dir: Option<&std::path::Path>, params: IndexParams) -> Result<(Catalog, IndexOrigin)> {
+    let reason = match dir {
+        None => "no snapshot directory configured".to_string(),
+        Some(dir) if !dir.exists() => "no index snapshot yet".to_string(),
+        Some(dir) => match VectorIndex::<TrackId>::peek_meta::<FeatureSpace>(dir) {
+            Err(e) => format!("unusable snapshot ({e})"),
+            Ok(space) if !space.is_current() => format!(
+                "snapshot made with feature space v{}, this build uses v{}",
+                space.version,
+                crate::domain::feature_space::FEATURE_SPACE_VERSION
+            ),
+            Ok(_) => match VectorIndex::<TrackId>::load::<FeatureSpace>(dir) {
+                Err(e) => format!("unusable snapshot ({e})"),
+                Ok((mut index, space)) => {
+                    if !index.retune(params) {
+                        return Ok((
+                            Catalog::build(tracks, params)?,
+                            IndexOrigin::Rebuilt { reason: "graph parameters changed since the snapshot".into() },
+                        ));
+                    }
+                    let (catalog, r) = Catalog::from_snapshot(tracks, index, space)?;
+                    return Ok((catalog, IndexOrigin::Snapshot { upserted: r.upserted, removed: r.removed }));
+                }
+            },
+        },
+    };
+    Ok((Catalog::build(tracks, params)?, IndexOrigin::Rebuilt { reason }))
+}
+
+/// Runs CPU-bound or blocking work on tokio's blocking pool.
+async fn blocking<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> Result<R> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Internal(format!("a background task failed: {e}")))
+}

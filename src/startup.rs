@@ -1,0 +1,97 @@
+//! Building the application: open the store, bring up the catalog, import
+//! what was asked, bind the HTTP server. `main` only wires configuration and
+//! logging to these functions; tests call them with port 0.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::{web, App, HttpServer};
+
+use crate::api;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::http::{self, GraphiQl};
+use crate::ingest::{self, ImportReport, Source};
+use crate::service::{Startup, TrackService};
+use crate::store::EmbeddedStore;
+
+/// Opens the embedded store in the data directory and brings up the catalog.
+///
+/// # Errors
+/// The store cannot be opened or read.
+pub async fn open_service(config: &Config) -> Result<(Arc<TrackService>, Startup)> {
+    let store = EmbeddedStore::open(&config.data_dir)?;
+    let (service, startup) = TrackService::open(Arc::new(store), Some(config.snapshot_dir()), config.index).await?;
+    Ok((Arc::new(service), startup))
+}
+
+/// Reads `source` (with an optional audio-features document) and stores its
+/// tracks. Rejected rows are in the report; nothing stored is lost when a
+/// later row is bad.
+///
+/// # Errors
+/// The source cannot be read at all, or the store write fails.
+pub async fn import(service: &TrackService, source: Source, audio_features: Option<Source>) -> anyhow::Result<ImportReport> {
+    let (tracks, mut report) = tokio::task::spawn_blocking(move || ingest::read(&source, audio_features.as_ref()))
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))??;
+    if !tracks.is_empty() {
+        report.stored = Some(service.upsert(tracks).await?);
+    }
+    Ok(report)
+}
+
+/// The HTTP server, bound and ready to run.
+pub struct Application {
+    port: u16,
+    server: actix_web::dev::Server,
+}
+
+impl Application {
+    /// Binds `config.listen` (port 0 picks a free port) and builds the server.
+    ///
+    /// # Errors
+    /// The address cannot be bound.
+    pub fn build(config: &Config, service: Arc<TrackService>) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(&config.listen)?;
+        let port = listener.local_addr()?.port();
+        let schema = api::schema(Arc::clone(&service), config.limits);
+        let graphiql = GraphiQl(config.graphiql);
+        let workers = if config.workers == 0 {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        } else {
+            config.workers
+        };
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(web::Data::new(schema.clone()))
+                .app_data(web::Data::new(Arc::clone(&service)))
+                .app_data(web::Data::new(graphiql))
+                .wrap(tracing_actix())
+                .configure(http::configure)
+        })
+        .workers(workers)
+        .listen(listener)?
+        .run();
+        Ok(Application { port, server })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until the server is stopped (SIGINT or SIGTERM: actix stops
+    /// accepting, finishes requests in flight, then returns).
+    ///
+    /// # Errors
+    /// The server failed.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Logs one line per request with method, path, status and duration.
+fn tracing_actix() -> actix_web::middleware::Logger {
+    actix_web::middleware::Logger::new("%r %s %Dms").log_target("timbre::http")
+}

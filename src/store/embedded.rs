@@ -1,0 +1,176 @@
+//! The embedded store: a redb database file in the data directory.
+//!
+//! redb is a pure-Rust, ACID, crash-safe embedded key-value store: nothing to
+//! install or run beside timbre. Tracks are stored as JSON under their id, so
+//! a record written by an older timbre still decodes after fields are added.
+//! redb's calls block, so every one runs on tokio's blocking pool.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use redb::{Database, ReadableDatabase, ReadableTableMetadata, TableDefinition};
+
+use super::{Result, StoreError, TrackStore, UpsertStats};
+use crate::domain::{Track, TrackId};
+
+/// Track id → track as JSON.
+const TRACKS: TableDefinition<&str, &[u8]> = TableDefinition::new("tracks");
+
+/// File name of the database inside the data directory.
+pub const FILE_NAME: &str = "tracks.redb";
+
+/// The embedded store.
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+    path: PathBuf,
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) the store in `data_dir`.
+    ///
+    /// # Errors
+    /// [`StoreError::Locked`] when another process has it open,
+    /// [`StoreError::Unavailable`] when the directory or file cannot be
+    /// created or opened.
+    pub fn open(data_dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Unavailable(format!("cannot create data directory {}: {e}", data_dir.display()))
+        })?;
+        let path = data_dir.join(FILE_NAME);
+        let db = Database::create(&path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked(path.display().to_string()),
+            other => StoreError::Unavailable(format!("cannot open {}: {other}", path.display())),
+        })?;
+        let txn = db.begin_write().map_err(backend)?;
+        txn.open_table(TRACKS).map_err(backend)?;
+        txn.commit().map_err(backend)?;
+        Ok(EmbeddedStore { db: Arc::new(db), path })
+    }
+
+    /// Path of the database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Database) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || f(&db))
+            .await
+            .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
+    }
+}
+
+fn backend(e: impl Into<redb::Error>) -> StoreError {
+    StoreError::Backend(e.into().to_string())
+}
+
+fn decode(id: &str, bytes: &[u8]) -> Result<Track> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        id: id.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+#[async_trait]
+impl TrackStore for EmbeddedStore {
+    fn name(&self) -> &'static str {
+        "embedded"
+    }
+
+    async fn upsert(&self, tracks: &[Track]) -> Result<UpsertStats> {
+        let encoded: Vec<(TrackId, Vec<u8>)> = tracks
+            .iter()
+            .map(|t| serde_json::to_vec(t).map(|json| (t.id, json)))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| StoreError::Backend(format!("encoding a track: {e}")))?;
+        self.blocking(move |db| {
+            let mut stats = UpsertStats::default();
+            let txn = db.begin_write().map_err(backend)?;
+            {
+                let mut table = txn.open_table(TRACKS).map_err(backend)?;
+                for (id, json) in &encoded {
+                    let old = table.insert(id.as_str(), json.as_slice()).map_err(backend)?;
+                    if old.is_some() {
+                        stats.replaced += 1;
+                    } else {
+                        stats.inserted += 1;
+                    }
+                }
+            }
+            txn.commit().map_err(backend)?;
+            Ok(stats)
+        })
+        .await
+    }
+
+    async fn delete(&self, ids: &[TrackId]) -> Result<usize> {
+        let ids = ids.to_vec();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            let mut removed = 0;
+            {
+                let mut table = txn.open_table(TRACKS).map_err(backend)?;
+                for id in &ids {
+                    removed += usize::from(table.remove(id.as_str()).map_err(backend)?.is_some());
+                }
+            }
+            txn.commit().map_err(backend)?;
+            Ok(removed)
+        })
+        .await
+    }
+
+    async fn get_many(&self, ids: &[TrackId]) -> Result<Vec<Track>> {
+        let ids = ids.to_vec();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let table = txn.open_table(TRACKS).map_err(backend)?;
+            let mut found = Vec::with_capacity(ids.len());
+            for id in &ids {
+                if let Some(value) = table.get(id.as_str()).map_err(backend)? {
+                    found.push(decode(id.as_str(), value.value())?);
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn scan(&self, after: Option<TrackId>, limit: usize) -> Result<Vec<Track>> {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let table = txn.open_table(TRACKS).map_err(backend)?;
+            let after = after.map(String::from);
+            let range = match &after {
+                Some(a) => table.range::<&str>((std::ops::Bound::Excluded(a.as_str()), std::ops::Bound::Unbounded)),
+                None => table.range::<&str>(..),
+            }
+            .map_err(backend)?;
+            let mut page = Vec::with_capacity(limit.min(100_000));
+            for entry in range.take(limit) {
+                let (key, value) = entry.map_err(backend)?;
+                page.push(decode(key.value(), value.value())?);
+            }
+            Ok(page)
+        })
+        .await
+    }
+
+    async fn count(&self) -> Result<u64> {
+        self.blocking(|db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let table = txn.open_table(TRACKS).map_err(backend)?;
+            table.len().map_err(backend)
+        })
+        .await
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.blocking(|db| db.begin_read().map(drop).map_err(backend)).await
+    }
+}

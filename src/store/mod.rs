@@ -1,0 +1,87 @@
+//! Where tracks are kept durably: one async trait, [`TrackStore`], with the
+//! embedded store (the default, a redb file in the data directory) and, in
+//! production, MongoDB behind it. The catalog and index in memory are
+//! rebuilt from the store; the store is the system of record.
+
+mod embedded;
+
+use async_trait::async_trait;
+
+use crate::domain::{Track, TrackId};
+
+pub use embedded::EmbeddedStore;
+
+/// Result alias of the store layer.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another process holds the store (the embedded store's file lock).
+    #[error("the store at {0} is in use by another timbre process; stop it, or send tracks through its API")]
+    Locked(String),
+    /// The store cannot be reached or opened right now.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// A stored record cannot be decoded.
+    #[error("stored track {id} cannot be decoded: {reason}")]
+    Corrupt { id: String, reason: String },
+    /// Any other failure of the backend.
+    #[error("store error: {0}")]
+    Backend(String),
+}
+
+/// What an upsert did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct UpsertStats {
+    /// Tracks that were not stored before.
+    pub inserted: usize,
+    /// Tracks that replaced a stored version.
+    pub replaced: usize,
+}
+
+/// Durable storage of tracks, keyed by track id. Every operation is
+/// idempotent: upserting the same track twice stores it once.
+#[async_trait]
+pub trait TrackStore: Send + Sync + 'static {
+    /// A short name for logs and `/readyz` (`embedded`, `mongodb`).
+    fn name(&self) -> &'static str;
+
+    /// Inserts or replaces tracks (a track replaces the stored one with the
+    /// same id). Either the whole batch is stored or none of it.
+    async fn upsert(&self, tracks: &[Track]) -> Result<UpsertStats>;
+
+    /// Deletes tracks; returns how many existed.
+    async fn delete(&self, ids: &[TrackId]) -> Result<usize>;
+
+    /// The stored tracks among `ids`, in no particular order; unknown ids are
+    /// skipped.
+    async fn get_many(&self, ids: &[TrackId]) -> Result<Vec<Track>>;
+
+    /// Up to `limit` tracks in id order, starting after `after`.
+    async fn scan(&self, after: Option<TrackId>, limit: usize) -> Result<Vec<Track>>;
+
+    /// Number of stored tracks.
+    async fn count(&self) -> Result<u64>;
+
+    /// Checks that the store answers.
+    async fn ping(&self) -> Result<()>;
+}
+
+/// Reads every stored track, page by page.
+///
+/// # Errors
+/// The first store error.
+pub async fn load_all(store: &dyn TrackStore, page: usize) -> Result<Vec<Track>> {
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let batch = store.scan(after, page).await?;
+        let done = batch.len() < page;
+        after = batch.last().map(|t| t.id);
+        all.extend(batch);
+        if done {
+            return Ok(all);
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Black-box tests: the real server on port 0 with a fresh data directory,
+//! spoken to over HTTP.
+
+mod helpers;
+
+mod graphql;
+mod import;
+mod restart;
+mod recall;
+mod schema;

@@ -1,0 +1,55 @@
+//! Restarts: every track survives, the snapshot is used when it is sound
+//! and rebuilt when it is not.
+
+use std::sync::Arc;
+
+use timbre::config::Config;
+use timbre::ingest::Source;
+use timbre::service::IndexOrigin;
+use timbre::startup;
+
+use crate::helpers::{data_dir, synthetic_csv};
+
+#[tokio::test]
+async fn a_restart_keeps_tracks_and_loads_the_snapshot_unless_it_is_corrupt() {
+    let dir = data_dir();
+    let csv = synthetic_csv(dir.path(), 3_000);
+    let config = Config {
+        data_dir: dir.path().join("data"),
+        ..Config::default()
+    };
+
+    let (service, first) = startup::open_service(&config).await.unwrap();
+    assert!(matches!(first.origin, IndexOrigin::Rebuilt { .. }));
+    startup::import(&service, Source::Path(csv), None).await.unwrap();
+    service.save_snapshot().await.unwrap();
+    let before = service
+        .read(|c| c.similar(&timbre::catalog::Seed::Track(c.tracks().next().unwrap().id), 5, &Default::default()).unwrap().iter().map(|n| n.track.id).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    drop(service);
+
+    let (service, second) = startup::open_service(&config).await.unwrap();
+    assert_eq!(second.tracks, 3_000);
+    assert_eq!(second.origin, IndexOrigin::Snapshot { upserted: 0, removed: 0 });
+    let after = service
+        .read(|c| c.similar(&timbre::catalog::Seed::Track(c.tracks().next().unwrap().id), 5, &Default::default()).unwrap().iter().map(|n| n.track.id).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    assert_eq!(before, after);
+    drop(service);
+
+    // Corrupt the graph file: start-up must rebuild, not crash.
+    let graph = config.snapshot_dir().join("graph.hnsw.graph");
+    let mut bytes = std::fs::read(&graph).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x5a;
+    std::fs::write(&graph, bytes).unwrap();
+    let (service, third) = startup::open_service(&config).await.unwrap();
+    assert_eq!(third.tracks, 3_000);
+    match &third.origin {
+        IndexOrigin::Rebuilt { reason } => assert!(reason.contains("checksum"), "{reason}"),
+        other => panic!("expected a rebuild, got {other:?}"),
+    }
+    let _: Arc<_> = service;
+}

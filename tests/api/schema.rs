@@ -1,0 +1,13 @@
+//! The checked-in SDL matches the code. Regenerate it with
+//! `cargo run -- schema > schema/schema.graphql`.
+
+#[test]
+fn the_checked_in_schema_matches_the_code() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/schema.graphql");
+    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+    let generated = timbre::api::sdl();
+    assert!(
+        checked_in == generated,
+        "schema/schema.graphql is out of date; run `cargo run -- schema > schema/schema.graphql`"
+    );
+}
