@@ -37,7 +37,8 @@ struct Manifest<K, M> {
     params: IndexParams,
     keys: Vec<K>,
     dead: Vec<u32>,
-    graph_basename: String,
+    /// Basename of hnsw_rs's dump; `None` for an empty index.
+    graph_basename: Option<String>,
     /// File name → CRC-32 of its bytes.
     checksums: HashMap<String, u32>,
     meta: M,
@@ -64,15 +65,21 @@ impl<K: Clone + Eq + Hash + Serialize + DeserializeOwned> VectorIndex<K> {
         }
         fs::create_dir_all(&tmp).map_err(IndexError::io(&tmp))?;
 
-        let graph_basename = self
-            .graph
-            .dump(&tmp, GRAPH_BASENAME)
-            .map_err(|e| IndexError::snapshot(&tmp, format!("dumping the graph: {e}")))?;
+        // hnsw_rs cannot dump an empty graph; an empty index has no graph files.
+        let graph_basename = if self.keys.is_empty() {
+            None
+        } else {
+            Some(
+                self.graph
+                    .dump(&tmp, GRAPH_BASENAME)
+                    .map_err(|e| IndexError::snapshot(&tmp, format!("dumping the graph: {e}")))?,
+            )
+        };
         let bytes: Vec<u8> = self.vectors.iter().flat_map(|x| x.to_le_bytes()).collect();
         write_synced(&tmp.join(VECTORS), &bytes)?;
 
         let mut checksums = HashMap::new();
-        for name in graph_files(&graph_basename).into_iter().chain([VECTORS.to_string()]) {
+        for name in graph_files(graph_basename.as_deref()) {
             let path = tmp.join(&name);
             let bytes = fs::read(&path).map_err(IndexError::io(&path))?;
             checksums.insert(name, crc32fast::hash(&bytes));
@@ -136,7 +143,7 @@ impl<K: Clone + Eq + Hash + Serialize + DeserializeOwned> VectorIndex<K> {
         manifest.params.validate()?;
 
         let mut vector_bytes = Vec::new();
-        for name in graph_files(&manifest.graph_basename).into_iter().chain([VECTORS.to_string()]) {
+        for name in graph_files(manifest.graph_basename.as_deref()) {
             let file = dir.join(&name);
             let bytes = fs::read(&file).map_err(IndexError::io(&file))?;
             let expected = manifest.checksums.get(&name).copied();
@@ -155,8 +162,11 @@ impl<K: Clone + Eq + Hash + Serialize + DeserializeOwned> VectorIndex<K> {
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .collect();
-        let graph = Graph::load(dir, &manifest.graph_basename)
-            .map_err(|e| IndexError::snapshot(dir, format!("loading the graph: {e}")))?;
+        let graph = match &manifest.graph_basename {
+            Some(basename) => Graph::load(dir, basename)
+                .map_err(|e| IndexError::snapshot(dir, format!("loading the graph: {e}")))?,
+            None => Graph::new(&manifest.params, 0),
+        };
         if graph.len() != n {
             return Err(IndexError::snapshot(
                 dir,
@@ -202,11 +212,15 @@ fn check_format(path: &Path, format: u32) -> Result<()> {
     }
 }
 
-fn graph_files(basename: &str) -> [String; 2] {
-    [
-        format!("{basename}.hnsw.graph"),
-        format!("{basename}.hnsw.data"),
-    ]
+/// The files of a snapshot that carry checksums: the graph dump (if any)
+/// and the vector table.
+fn graph_files(basename: Option<&str>) -> Vec<String> {
+    let mut files: Vec<String> = basename
+        .into_iter()
+        .flat_map(|b| [format!("{b}.hnsw.graph"), format!("{b}.hnsw.data")])
+        .collect();
+    files.push(VECTORS.to_string());
+    files
 }
 
 fn sibling(dir: &Path, suffix: &str) -> PathBuf {
@@ -270,6 +284,17 @@ mod tests {
         loaded.upsert("new".into(), &[5.0, 5.0, 5.0]).unwrap();
         let hits = loaded.search(&[5.0, 5.0, 5.0], 1, None).unwrap();
         assert_eq!(hits[0].key, "new");
+    }
+
+    #[test]
+    fn an_empty_index_saves_and_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index");
+        VectorIndex::<String>::new(3, IndexParams::default()).unwrap().save(&path, &()).unwrap();
+        let (mut loaded, ()) = VectorIndex::<String>::load(&path).unwrap();
+        assert!(loaded.is_empty());
+        loaded.upsert("a".into(), &[1.0, 2.0, 3.0]).unwrap();
+        assert_eq!(loaded.search(&[1.0, 2.0, 3.0], 1, None).unwrap()[0].key, "a");
     }
 
     #[test]

@@ -58,8 +58,11 @@ async fn similar_by_features_finds_the_matching_end_of_the_catalog() {
         .await;
     let found = results(&body);
     assert_eq!(found.len(), 5);
-    let energy = found[0]["track"]["features"]["energy"].as_f64().unwrap();
-    assert!(energy < 0.05, "{body}");
+    // Omitted features count as the catalog average, so the nearest tracks
+    // are the low-energy end of an otherwise average catalogue.
+    for r in found {
+        assert!(r["track"]["features"]["energy"].as_f64().unwrap() < 0.3, "{body}");
+    }
     // Only the features asked for are explained.
     let explained = found[0]["explanation"]["closest"].as_array().unwrap().len();
     assert_eq!(explained, 2);
@@ -71,7 +74,7 @@ async fn errors_carry_codes() {
     let cases = [
         (SIMILAR, json!({ "id": "zzzzzzzzzzzzzzzzzzzzzz", "first": 3 }), "TRACK_NOT_FOUND"),
         (SIMILAR, json!({ "id": "not-an-id", "first": 3 }), "INVALID_ARGUMENT"),
-        (SIMILAR, json!({ "id": track_id(1), "first": 1000 }), "INVALID_ARGUMENT"),
+        (SIMILAR, json!({ "id": track_id(1), "first": 101 }), "INVALID_ARGUMENT"),
         (SIMILAR, json!({ "first": 3 }), "INVALID_ARGUMENT"),
         (SIMILAR, json!({ "f": { "energy": 2.0 }, "first": 3 }), "INVALID_ARGUMENT"),
         (SIMILAR, json!({ "id": track_id(1), "first": 3, "filter": { "popularity": { "min": 50, "max": 10 } } }), "INVALID_ARGUMENT"),
