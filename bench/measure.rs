@@ -37,9 +37,13 @@ fn us(d: Duration) -> String {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let path = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/spotify_songs.csv").into());
+    let path = std::env::args().nth(1).unwrap_or_else(|| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/data/spotify_songs.csv"
+        )
+        .into()
+    });
     println!("dataset: {path}; {REPEATS} repeats, medians (min..max)");
 
     // Parse only.
@@ -66,7 +70,10 @@ async fn main() -> anyhow::Result<()> {
     let (mut import, mut warm, mut cold) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..REPEATS {
         let dir = tempfile::tempdir()?;
-        let config = Config { data_dir: dir.path().to_path_buf(), ..Config::default() };
+        let config = Config {
+            data_dir: dir.path().to_path_buf(),
+            ..Config::default()
+        };
         let t = Instant::now();
         let (service, _) = startup::open_service(&config).await?;
         startup::import(&service, Source::parse(&path), None).await?;
@@ -88,16 +95,34 @@ async fn main() -> anyhow::Result<()> {
     report("start-up with rebuild (no snapshot)", &cold);
 
     // Latency of similar(first: 10), single thread, in process.
-    let graph = Arc::new(Catalog::build(tracks.clone(), IndexParams { exact_below: 0, ..Default::default() })?);
+    let graph = Arc::new(Catalog::build(
+        tracks.clone(),
+        IndexParams {
+            exact_below: 0,
+            ..Default::default()
+        },
+    )?);
     let seeds: Vec<_> = graph.tracks().map(|t| t.id).collect();
     let none = TrackFilter::default();
-    let rock = TrackFilter { genres: vec!["rock".into()], ..Default::default() };
-    for (name, filter) in [("similar(first: 10)", &none), ("similar(first: 10, genre rock)", &rock)] {
+    let rock = TrackFilter {
+        genres: vec!["rock".into()],
+        ..Default::default()
+    };
+    for (name, filter) in [
+        ("similar(first: 10)", &none),
+        ("similar(first: 10, genre rock)", &rock),
+    ] {
         for (mode_name, exact_below) in [("hnsw", 0usize), ("exact scan baseline", usize::MAX)] {
             let catalog = if exact_below == 0 {
                 Arc::clone(&graph)
             } else {
-                Arc::new(Catalog::build(tracks.clone(), IndexParams { exact_below, ..Default::default() })?)
+                Arc::new(Catalog::build(
+                    tracks.clone(),
+                    IndexParams {
+                        exact_below,
+                        ..Default::default()
+                    },
+                )?)
             };
             let mut lat = Vec::with_capacity(10_000);
             for i in 0..10_000 {
@@ -137,5 +162,10 @@ async fn main() -> anyhow::Result<()> {
 fn report(what: &str, xs: &[Duration]) {
     let min = xs.iter().min().unwrap();
     let max = xs.iter().max().unwrap();
-    println!("{what:<44} {} ({}..{})", ms(median(xs.to_vec())), ms(*min), ms(*max));
+    println!(
+        "{what:<44} {} ({}..{})",
+        ms(median(xs.to_vec())),
+        ms(*min),
+        ms(*max)
+    );
 }

@@ -14,7 +14,12 @@ use timbre_index::IndexParams;
 fn dataset() -> Option<PathBuf> {
     let path = std::env::var_os("TIMBRE_DATASET")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/spotify_songs.csv")));
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../shared/data/spotify_songs.csv"
+            ))
+        });
     path.exists().then_some(path)
 }
 
@@ -24,11 +29,28 @@ fn similar(c: &mut Criterion) {
         return;
     };
     let (tracks, _) = ingest::read(&Source::Path(path), None).unwrap();
-    let graph = Catalog::build(tracks.clone(), IndexParams { exact_below: 0, ..Default::default() }).unwrap();
-    let exact = Catalog::build(tracks, IndexParams { exact_below: usize::MAX, ..Default::default() }).unwrap();
+    let graph = Catalog::build(
+        tracks.clone(),
+        IndexParams {
+            exact_below: 0,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let exact = Catalog::build(
+        tracks,
+        IndexParams {
+            exact_below: usize::MAX,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let seeds: Vec<_> = graph.tracks().step_by(97).map(|t| t.id).collect();
     let none = TrackFilter::default();
-    let rock = TrackFilter { genres: vec!["rock".into()], ..Default::default() };
+    let rock = TrackFilter {
+        genres: vec!["rock".into()],
+        ..Default::default()
+    };
 
     let mut group = c.benchmark_group("similar_first10_shared_dataset");
     for (name, catalog, filter) in [

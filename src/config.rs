@@ -61,7 +61,15 @@ impl Default for Config {
 /// Top-level keys read from `TIMBRE_*` variables. Other `TIMBRE_*`
 /// variables (e.g. `TIMBRE_CONFIG`, read by the command line) are not
 /// configuration keys.
-const ENV_KEYS: [&str; 7] = ["data_dir", "listen", "graphiql", "log_format", "workers", "limits", "index"];
+const ENV_KEYS: [&str; 7] = [
+    "data_dir",
+    "listen",
+    "graphiql",
+    "log_format",
+    "workers",
+    "limits",
+    "index",
+];
 
 /// A configuration that cannot be used, with the reason.
 #[derive(Debug, thiserror::Error)]
@@ -79,13 +87,18 @@ impl Config {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(path) = file {
             if !path.exists() {
-                return Err(ConfigError(format!("config file {} does not exist", path.display())));
+                return Err(ConfigError(format!(
+                    "config file {} does not exist",
+                    path.display()
+                )));
             }
             figment = figment.merge(Toml::file(path));
         }
-        let env = Env::prefixed("TIMBRE_")
-            .split("__")
-            .filter(|key| ENV_KEYS.iter().any(|k| key.as_str().split('.').next() == Some(*k)));
+        let env = Env::prefixed("TIMBRE_").split("__").filter(|key| {
+            ENV_KEYS
+                .iter()
+                .any(|k| key.as_str().split('.').next() == Some(*k))
+        });
         let config: Config = figment
             .merge(env)
             .merge(Serialized::defaults(flags))
@@ -101,13 +114,18 @@ impl Config {
     /// [`ConfigError`] naming the first bad value.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.listen.parse::<SocketAddr>().map_err(|e| {
-            ConfigError(format!("listen = {:?} is not an address like 127.0.0.1:8080: {e}", self.listen))
+            ConfigError(format!(
+                "listen = {:?} is not an address like 127.0.0.1:8080: {e}",
+                self.listen
+            ))
         })?;
         let l = &self.limits;
         if l.max_depth == 0 || l.max_complexity == 0 || l.max_page_size == 0 {
             return Err(ConfigError("limits must be positive".into()));
         }
-        self.index.validate().map_err(|e| ConfigError(e.to_string()))?;
+        self.index
+            .validate()
+            .map_err(|e| ConfigError(e.to_string()))?;
         Ok(())
     }
 
@@ -131,12 +149,22 @@ mod tests {
     fn flags_override_the_file_which_overrides_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("timbre.toml");
-        std::fs::write(&file, "listen = \"0.0.0.0:9000\"\n[limits]\nmax_page_size = 50\n").unwrap();
+        std::fs::write(
+            &file,
+            "listen = \"0.0.0.0:9000\"\n[limits]\nmax_page_size = 50\n",
+        )
+        .unwrap();
         let config = Config::load(Some(&file), Flags::default()).unwrap();
         assert_eq!(config.listen, "0.0.0.0:9000");
         assert_eq!(config.limits.max_page_size, 50);
         assert_eq!(config.limits.max_depth, Limits::default().max_depth);
-        let config = Config::load(Some(&file), Flags { listen: Some("127.0.0.1:1".into()) }).unwrap();
+        let config = Config::load(
+            Some(&file),
+            Flags {
+                listen: Some("127.0.0.1:1".into()),
+            },
+        )
+        .unwrap();
         assert_eq!(config.listen, "127.0.0.1:1");
     }
 
@@ -145,10 +173,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("timbre.toml");
         std::fs::write(&file, "listen = \"nowhere\"\n").unwrap();
-        let err = Config::load(Some(&file), Flags::default()).unwrap_err().to_string();
+        let err = Config::load(Some(&file), Flags::default())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("nowhere"), "{err}");
         std::fs::write(&file, "lisen = \"127.0.0.1:1\"\n").unwrap();
-        let err = Config::load(Some(&file), Flags::default()).unwrap_err().to_string();
+        let err = Config::load(Some(&file), Flags::default())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("lisen"), "{err}");
         let missing = dir.path().join("absent.toml");
         assert!(Config::load(Some(&missing), Flags::default()).is_err());

@@ -35,12 +35,28 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 graphiql: args.no_graphiql.then_some(false),
                 ..Flags::default()
             };
-            let config = Config::load(cli.config.as_deref(), Flags { common: args.common, ..flags })?;
+            let config = Config::load(
+                cli.config.as_deref(),
+                Flags {
+                    common: args.common,
+                    ..flags
+                },
+            )?;
             init_logging(config.log_format);
             serve(config, args.imports, args.audio_features).await
         }
-        Command::Import(ImportArgs { common, sources, audio_features }) => {
-            let config = Config::load(cli.config.as_deref(), Flags { common, ..Flags::default() })?;
+        Command::Import(ImportArgs {
+            common,
+            sources,
+            audio_features,
+        }) => {
+            let config = Config::load(
+                cli.config.as_deref(),
+                Flags {
+                    common,
+                    ..Flags::default()
+                },
+            )?;
             init_logging(config.log_format);
             import(config, sources, audio_features).await
         }
@@ -50,20 +66,31 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,hnsw_rs=warn,anndists=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
 }
 
-async fn serve(config: Config, imports: Vec<String>, audio_features: Option<String>) -> anyhow::Result<ExitCode> {
+async fn serve(
+    config: Config,
+    imports: Vec<String>,
+    audio_features: Option<String>,
+) -> anyhow::Result<ExitCode> {
     let (service, startup) = startup::open_service(&config)
         .await
         .with_context(|| format!("opening the data directory {}", config.data_dir.display()))?;
     log_startup(&startup);
     for source in imports {
-        let report = startup::import(&service, Source::parse(&source), audio_features.as_deref().map(Source::parse)).await?;
+        let report = startup::import(
+            &service,
+            Source::parse(&source),
+            audio_features.as_deref().map(Source::parse),
+        )
+        .await?;
         print_report(&report);
     }
     if service.read_now(|c| c.is_empty()) {
@@ -84,12 +111,21 @@ async fn serve(config: Config, imports: Vec<String>, audio_features: Option<Stri
     Ok(ExitCode::SUCCESS)
 }
 
-async fn import(config: Config, sources: Vec<String>, audio_features: Option<String>) -> anyhow::Result<ExitCode> {
+async fn import(
+    config: Config,
+    sources: Vec<String>,
+    audio_features: Option<String>,
+) -> anyhow::Result<ExitCode> {
     let (service, startup) = startup::open_service(&config).await?;
     log_startup(&startup);
     let mut imported = 0;
     for source in sources {
-        let report = startup::import(&service, Source::parse(&source), audio_features.as_deref().map(Source::parse)).await?;
+        let report = startup::import(
+            &service,
+            Source::parse(&source),
+            audio_features.as_deref().map(Source::parse),
+        )
+        .await?;
         imported += report.tracks;
         print_report(&report);
     }
@@ -126,7 +162,10 @@ fn print_report(report: &timbre::ingest::ImportReport) {
         eprintln!("{}: {}: rejected: {}", report.source, r.location, r.reason);
     }
     if report.rejected.len() > SHOWN {
-        eprintln!("... and {} more rejected rows", report.rejected.len() - SHOWN);
+        eprintln!(
+            "... and {} more rejected rows",
+            report.rejected.len() - SHOWN
+        );
     }
     eprintln!("{report}");
 }

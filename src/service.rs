@@ -63,7 +63,8 @@ impl TrackService {
         let started = Instant::now();
         let tracks = store::load_all(store.as_ref(), 10_000).await?;
         let dir = snapshot_dir.clone();
-        let (catalog, origin) = blocking(move || bring_up(tracks, dir.as_deref(), params)).await??;
+        let (catalog, origin) =
+            blocking(move || bring_up(tracks, dir.as_deref(), params)).await??;
         let service = TrackService {
             store,
             catalog: Arc::new(RwLock::new(catalog)),
@@ -110,7 +111,8 @@ impl TrackService {
             if rebuild {
                 let mut all: Vec<Track> = {
                     let current = catalog.read();
-                    let incoming: std::collections::HashSet<TrackId> = tracks.iter().map(|t| t.id).collect();
+                    let incoming: std::collections::HashSet<TrackId> =
+                        tracks.iter().map(|t| t.id).collect();
                     current
                         .tracks()
                         .filter(|t| !incoming.contains(&t.id))
@@ -163,7 +165,10 @@ impl TrackService {
     ///
     /// # Errors
     /// [`Error::Internal`] when the blocking task panicked.
-    pub async fn read<R: Send + 'static>(&self, f: impl FnOnce(&Catalog) -> R + Send + 'static) -> Result<R> {
+    pub async fn read<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Catalog) -> R + Send + 'static,
+    ) -> Result<R> {
         let catalog = Arc::clone(&self.catalog);
         blocking(move || f(&catalog.read())).await
     }
@@ -177,7 +182,11 @@ impl TrackService {
 }
 
 /// Builds the catalog at start: from the snapshot when usable, else anew.
-fn bring_up(tracks: Vec<Track>, dir: Option<&std::path::Path>, params: IndexParams) -> Result<(Catalog, IndexOrigin)> {
+fn bring_up(
+    tracks: Vec<Track>,
+    dir: Option<&std::path::Path>,
+    params: IndexParams,
+) -> Result<(Catalog, IndexOrigin)> {
     let reason = match dir {
         None => "no snapshot directory configured".to_string(),
         Some(dir) if !dir.exists() => "no index snapshot yet".to_string(),
@@ -194,16 +203,27 @@ fn bring_up(tracks: Vec<Track>, dir: Option<&std::path::Path>, params: IndexPara
                     if !index.retune(params) {
                         return Ok((
                             Catalog::build(tracks, params)?,
-                            IndexOrigin::Rebuilt { reason: "graph parameters changed since the snapshot".into() },
+                            IndexOrigin::Rebuilt {
+                                reason: "graph parameters changed since the snapshot".into(),
+                            },
                         ));
                     }
                     let (catalog, r) = Catalog::from_snapshot(tracks, index, space)?;
-                    return Ok((catalog, IndexOrigin::Snapshot { upserted: r.upserted, removed: r.removed }));
+                    return Ok((
+                        catalog,
+                        IndexOrigin::Snapshot {
+                            upserted: r.upserted,
+                            removed: r.removed,
+                        },
+                    ));
                 }
             },
         },
     };
-    Ok((Catalog::build(tracks, params)?, IndexOrigin::Rebuilt { reason }))
+    Ok((
+        Catalog::build(tracks, params)?,
+        IndexOrigin::Rebuilt { reason },
+    ))
 }
 
 /// Runs CPU-bound or blocking work on tokio's blocking pool.

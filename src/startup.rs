@@ -21,7 +21,8 @@ use crate::store::EmbeddedStore;
 /// The store cannot be opened or read.
 pub async fn open_service(config: &Config) -> Result<(Arc<TrackService>, Startup)> {
     let store = EmbeddedStore::open(&config.data_dir)?;
-    let (service, startup) = TrackService::open(Arc::new(store), Some(config.snapshot_dir()), config.index).await?;
+    let (service, startup) =
+        TrackService::open(Arc::new(store), Some(config.snapshot_dir()), config.index).await?;
     Ok((Arc::new(service), startup))
 }
 
@@ -31,10 +32,15 @@ pub async fn open_service(config: &Config) -> Result<(Arc<TrackService>, Startup
 ///
 /// # Errors
 /// The source cannot be read at all, or the store write fails.
-pub async fn import(service: &TrackService, source: Source, audio_features: Option<Source>) -> anyhow::Result<ImportReport> {
-    let (tracks, mut report) = tokio::task::spawn_blocking(move || ingest::read(&source, audio_features.as_ref()))
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))??;
+pub async fn import(
+    service: &TrackService,
+    source: Source,
+    audio_features: Option<Source>,
+) -> anyhow::Result<ImportReport> {
+    let (tracks, mut report) =
+        tokio::task::spawn_blocking(move || ingest::read(&source, audio_features.as_ref()))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))??;
     if !tracks.is_empty() {
         report.stored = Some(service.upsert(tracks).await?);
     }

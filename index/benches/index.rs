@@ -18,7 +18,10 @@ fn vectors(n: usize, seed: u64) -> Vec<(u32, Vec<f32>)> {
     (0..n as u32)
         .map(|i| {
             let c = &centres[i as usize % centres.len()];
-            (i, c.iter().map(|x| x + rng.random_range(-0.7..0.7)).collect())
+            (
+                i,
+                c.iter().map(|x| x + rng.random_range(-0.7..0.7)).collect(),
+            )
         })
         .collect()
 }
@@ -38,7 +41,10 @@ fn build(c: &mut Criterion) {
 fn search(c: &mut Criterion) {
     let data = vectors(28_000, 7);
     let queries = vectors(500, 11);
-    let params = IndexParams { exact_below: 0, ..IndexParams::default() };
+    let params = IndexParams {
+        exact_below: 0,
+        ..IndexParams::default()
+    };
     let index = VectorIndex::build(DIM, params, data).unwrap();
     let mut group = c.benchmark_group("search_k10_28k");
     for (name, mode) in [("graph", SearchMode::Graph), ("exact", SearchMode::Exact)] {
@@ -46,7 +52,9 @@ fn search(c: &mut Criterion) {
             let mut i = 0;
             b.iter(|| {
                 i = (i + 1) % queries.len();
-                index.search_with(&queries[i].1, 10, None, mode, None).unwrap()
+                index
+                    .search_with(&queries[i].1, 10, None, mode, None)
+                    .unwrap()
             })
         });
     }
@@ -55,7 +63,9 @@ fn search(c: &mut Criterion) {
         let mut i = 0;
         b.iter(|| {
             i = (i + 1) % queries.len();
-            index.search_with(&queries[i].1, 10, Some(&even), SearchMode::Graph, None).unwrap()
+            index
+                .search_with(&queries[i].1, 10, Some(&even), SearchMode::Graph, None)
+                .unwrap()
         })
     });
     group.finish();

@@ -148,7 +148,10 @@ impl<K: Clone + Eq + Hash + Serialize + DeserializeOwned> VectorIndex<K> {
             let bytes = fs::read(&file).map_err(IndexError::io(&file))?;
             let expected = manifest.checksums.get(&name).copied();
             if expected != Some(crc32fast::hash(&bytes)) {
-                return Err(IndexError::snapshot(&file, "checksum mismatch: the file is corrupt"));
+                return Err(IndexError::snapshot(
+                    &file,
+                    "checksum mismatch: the file is corrupt",
+                ));
             }
             if name == VECTORS {
                 vector_bytes = bytes;
@@ -156,7 +159,10 @@ impl<K: Clone + Eq + Hash + Serialize + DeserializeOwned> VectorIndex<K> {
         }
         let n = manifest.keys.len();
         if vector_bytes.len() != n * manifest.dim * 4 {
-            return Err(IndexError::snapshot(dir, "vector table does not match the key table"));
+            return Err(IndexError::snapshot(
+                dir,
+                "vector table does not match the key table",
+            ));
         }
         let vectors: Vec<f32> = vector_bytes
             .chunks_exact(4)
@@ -290,11 +296,17 @@ mod tests {
     fn an_empty_index_saves_and_loads() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("index");
-        VectorIndex::<String>::new(3, IndexParams::default()).unwrap().save(&path, &()).unwrap();
+        VectorIndex::<String>::new(3, IndexParams::default())
+            .unwrap()
+            .save(&path, &())
+            .unwrap();
         let (mut loaded, ()) = VectorIndex::<String>::load(&path).unwrap();
         assert!(loaded.is_empty());
         loaded.upsert("a".into(), &[1.0, 2.0, 3.0]).unwrap();
-        assert_eq!(loaded.search(&[1.0, 2.0, 3.0], 1, None).unwrap()[0].key, "a");
+        assert_eq!(
+            loaded.search(&[1.0, 2.0, 3.0], 1, None).unwrap()[0].key,
+            "a"
+        );
     }
 
     #[test]

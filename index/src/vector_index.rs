@@ -65,7 +65,9 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
     fn with_capacity(dim: usize, params: IndexParams, capacity: usize) -> Result<Self> {
         params.validate()?;
         if dim == 0 {
-            return Err(IndexError::InvalidParams("dimension must be positive".into()));
+            return Err(IndexError::InvalidParams(
+                "dimension must be positive".into(),
+            ));
         }
         Ok(Self {
             params,
@@ -206,7 +208,11 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
     pub fn retune(&mut self, params: IndexParams) -> bool {
         let p = &self.params;
         if (p.max_connections, p.ef_construction, p.max_layers)
-            != (params.max_connections, params.ef_construction, params.max_layers)
+            != (
+                params.max_connections,
+                params.ef_construction,
+                params.max_layers,
+            )
         {
             return false;
         }
@@ -271,9 +277,8 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
         if k == 0 {
             return Ok(Vec::new());
         }
-        let accept = |id: u32| {
-            !self.dead[id as usize] && filter.is_none_or(|f| f(&self.keys[id as usize]))
-        };
+        let accept =
+            |id: u32| !self.dead[id as usize] && filter.is_none_or(|f| f(&self.keys[id as usize]));
         let exact = || flat::top_k(&self.vectors, self.dim, query, k, accept);
         let found = match mode {
             SearchMode::Exact => exact(),
@@ -355,7 +360,13 @@ mod tests {
         assert_eq!(hits.len(), 5);
         assert!(hits.iter().all(|h| h.key % 37 == 0));
         let exact = index
-            .search_with(&[0.0, 0.0], 5, Some(&only_multiples_of_37), SearchMode::Exact, None)
+            .search_with(
+                &[0.0, 0.0],
+                5,
+                Some(&only_multiples_of_37),
+                SearchMode::Exact,
+                None,
+            )
             .unwrap();
         assert_eq!(hits, exact);
     }
@@ -379,7 +390,10 @@ mod tests {
         let mut index = VectorIndex::<u64>::new(2, IndexParams::default()).unwrap();
         assert!(matches!(
             index.upsert(1, &[1.0]),
-            Err(IndexError::Dimension { expected: 2, got: 1 })
+            Err(IndexError::Dimension {
+                expected: 2,
+                got: 1
+            })
         ));
         assert!(matches!(
             index.upsert(1, &[f32::NAN, 0.0]),

@@ -61,9 +61,9 @@ pub fn to_graphql(err: Error) -> async_graphql::Error {
         Error::GenreNotFound(_) => Code::GenreNotFound,
         Error::Invalid(_) => Code::InvalidArgument,
         Error::Store(StoreError::Unavailable(_) | StoreError::Locked(_)) => Code::Unavailable,
-        Error::Store(StoreError::Corrupt { .. } | StoreError::Backend(_)) | Error::Index(_) | Error::Internal(_) => {
-            Code::Internal
-        }
+        Error::Store(StoreError::Corrupt { .. } | StoreError::Backend(_))
+        | Error::Index(_)
+        | Error::Internal(_) => Code::Internal,
     };
     match code {
         Code::Internal => {
@@ -92,7 +92,10 @@ impl<T> ApiResult<T> for Result<T, Error> {
 
 /// Gives `err` the code `code` unless it already has one.
 pub(crate) fn ensure_code(mut err: ServerError, code: Code) -> ServerError {
-    let has_code = err.extensions.as_ref().is_some_and(|e| e.get("code").is_some());
+    let has_code = err
+        .extensions
+        .as_ref()
+        .is_some_and(|e| e.get("code").is_some());
     if !has_code {
         err.extensions
             .get_or_insert_with(Default::default)

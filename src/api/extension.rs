@@ -44,15 +44,25 @@ impl Extension for ErrorCodes {
             errors
                 .into_iter()
                 .map(|e| {
-                    let limit = e.message.contains("nested too deep") || e.message.contains("too complex");
-                    let code = if limit { Code::QueryTooComplex } else { Code::GraphqlValidationFailed };
+                    let limit =
+                        e.message.contains("nested too deep") || e.message.contains("too complex");
+                    let code = if limit {
+                        Code::QueryTooComplex
+                    } else {
+                        Code::GraphqlValidationFailed
+                    };
                     ensure_code(e, code)
                 })
                 .collect()
         })
     }
 
-    async fn execute(&self, ctx: &ExtensionContext<'_>, operation_name: Option<&str>, next: NextExecute<'_>) -> Response {
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
         let mut response = next.run(ctx, operation_name).await;
         // Errors without a code at this stage come from async-graphql
         // coercing arguments (e.g. a string where an Int belongs); ours

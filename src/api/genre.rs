@@ -36,7 +36,10 @@ impl GenreObject {
         self.0
             .subgenres
             .iter()
-            .map(|(name, n)| GenreCount { name: name.clone(), track_count: *n })
+            .map(|(name, n)| GenreCount {
+                name: name.clone(),
+                track_count: *n,
+            })
             .collect()
     }
     /// Popularity (0 to 100) of the genre's tracks.
@@ -45,7 +48,11 @@ impl GenreObject {
     }
     /// Mean, spread and range of every audio feature over the genre's tracks.
     async fn features(&self) -> Vec<FeatureSummary> {
-        self.0.features.iter().map(|(f, s)| FeatureSummary::new(*f, *s)).collect()
+        self.0
+            .features
+            .iter()
+            .map(|(f, s)| FeatureSummary::new(*f, *s))
+            .collect()
     }
     /// The summary of one feature.
     async fn feature(&self, name: FeatureName) -> Option<FeatureSummary> {

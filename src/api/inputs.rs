@@ -54,13 +54,20 @@ impl TrackFilterInput {
     }
 }
 
-fn bounded<T: TryFrom<i32>>(field: &str, value: Option<i32>, min: i32, max: i32) -> Result<Option<T>> {
+fn bounded<T: TryFrom<i32>>(
+    field: &str,
+    value: Option<i32>,
+    min: i32,
+    max: i32,
+) -> Result<Option<T>> {
     value
         .map(|v| {
             if (min..=max).contains(&v) {
                 T::try_from(v).map_err(|_| Error::invalid(format!("{field} {v} is out of range")))
             } else {
-                Err(Error::invalid(format!("{field} must lie within {min}..={max}, got {v}")))
+                Err(Error::invalid(format!(
+                    "{field} must lie within {min}..={max}, got {v}"
+                )))
             }
         })
         .transpose()
@@ -150,5 +157,7 @@ impl TasteSeedInput {
 /// # Errors
 /// [`Error::Invalid`] naming the first malformed id.
 pub fn parse_ids(ids: Vec<ID>) -> Result<Vec<TrackId>> {
-    ids.iter().map(|id| TrackId::parse(id).map_err(Error::from)).collect()
+    ids.iter()
+        .map(|id| TrackId::parse(id).map_err(Error::from))
+        .collect()
 }

@@ -30,7 +30,9 @@ fn service<'a>(ctx: &Context<'a>) -> &'a Arc<TrackService> {
 fn page_size(ctx: &Context<'_>, first: i32) -> async_graphql::Result<usize> {
     let max = ctx.data_unchecked::<Limits>().max_page_size;
     if first < 1 || first as usize > max {
-        return Err(Code::InvalidArgument.error(format!("first must lie within 1..={max}, got {first}")));
+        return Err(
+            Code::InvalidArgument.error(format!("first must lie within 1..={max}, got {first}"))
+        );
     }
     Ok(first as usize)
 }
@@ -61,7 +63,11 @@ impl QueryRoot {
 
     /// Tracks by id, in the order asked; unknown ids are skipped.
     #[graphql(complexity = "ids.len() * child_complexity")]
-    async fn tracks_by_ids(&self, ctx: &Context<'_>, ids: Vec<ID>) -> async_graphql::Result<Vec<TrackObject>> {
+    async fn tracks_by_ids(
+        &self,
+        ctx: &Context<'_>,
+        ids: Vec<ID>,
+    ) -> async_graphql::Result<Vec<TrackObject>> {
         let max = ctx.data_unchecked::<Limits>().max_page_size;
         if ids.len() > max {
             return Err(Code::InvalidArgument.error(format!("at most {max} ids per request")));
@@ -72,7 +78,10 @@ impl QueryRoot {
             .load_many(ids.iter().copied())
             .await
             .map_err(|e| super::error::to_graphql(Error::Internal(e.to_string())))?;
-        Ok(ids.iter().filter_map(|id| found.get(id).cloned().map(TrackObject)).collect())
+        Ok(ids
+            .iter()
+            .filter_map(|id| found.get(id).cloned().map(TrackObject))
+            .collect())
     }
 
     /// Tracks matching a filter, in track-id order, as a Relay cursor
@@ -88,7 +97,9 @@ impl QueryRoot {
         let first = page_size(ctx, first)?;
         let filter = self::filter(filter)?;
         let after = after
-            .map(|c| TrackId::parse(&c).map_err(|_| Error::invalid(format!("invalid cursor {c:?}"))))
+            .map(|c| {
+                TrackId::parse(&c).map_err(|_| Error::invalid(format!("invalid cursor {c:?}")))
+            })
             .transpose()
             .api()?;
         let counted = filter.clone();
@@ -104,9 +115,10 @@ impl QueryRoot {
             more,
             TrackConnectionFields { total_count: total },
         );
-        connection
-            .edges
-            .extend(page.into_iter().map(|t| Edge::new(t.id.to_string(), TrackObject(t))));
+        connection.edges.extend(
+            page.into_iter()
+                .map(|t| Edge::new(t.id.to_string(), TrackObject(t))),
+        );
         Ok(connection)
     }
 
@@ -131,10 +143,15 @@ impl QueryRoot {
     ) -> async_graphql::Result<Option<GenreObject>> {
         let level = level.into();
         let wanted = name.clone();
-        let found = service(ctx).read(move |c| c.genre(&wanted, level)).await.api()?;
+        let found = service(ctx)
+            .read(move |c| c.genre(&wanted, level))
+            .await
+            .api()?;
         match found {
             Some(g) => Ok(Some(GenreObject(g))),
-            None => Err(super::error::to_graphql(Error::GenreNotFound(name.trim().to_lowercase()))),
+            None => Err(super::error::to_graphql(Error::GenreNotFound(
+                name.trim().to_lowercase(),
+            ))),
         }
     }
 
@@ -157,7 +174,9 @@ impl QueryRoot {
         let seed = match (track_id, features) {
             (Some(id), None) => Seed::Track(TrackId::parse(&id).map_err(Error::from).api()?),
             (None, Some(f)) => Seed::Features(f.into_domain().api()?),
-            _ => return Err(Code::InvalidArgument.error("give exactly one of trackId and features")),
+            _ => {
+                return Err(Code::InvalidArgument.error("give exactly one of trackId and features"))
+            }
         };
         let found = service(ctx)
             .read(move |c| c.similar(&seed, first, &filter))

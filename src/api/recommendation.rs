@@ -23,7 +23,9 @@ impl SimilarTrack {
         match loader.load_one(id).await {
             Ok(Some(track)) => Ok(TrackObject(track)),
             Ok(None) => Err(Code::TrackNotFound.error(format!("track {id} was deleted meanwhile"))),
-            Err(e) => Err(super::error::to_graphql(crate::error::Error::Internal(e.to_string()))),
+            Err(e) => Err(super::error::to_graphql(crate::error::Error::Internal(
+                e.to_string(),
+            ))),
         }
     }
     /// Similarity in (0, 1]: 1 / (1 + distance). 1 means identical features,

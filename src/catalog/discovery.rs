@@ -54,7 +54,9 @@ impl Catalog {
         evidence: usize,
     ) -> Result<Vec<GenreSuggestion>> {
         if seed.track_ids.is_empty() && seed.artists.is_empty() && seed.genres.is_empty() {
-            return Err(Error::invalid("the seed needs at least one track id, artist or genre"));
+            return Err(Error::invalid(
+                "the seed needs at least one track id, artist or genre",
+            ));
         }
         let mut sources: Vec<Vec<&Track>> = Vec::new();
         let mut known: BTreeSet<String> = BTreeSet::new();
@@ -62,17 +64,31 @@ impl Catalog {
         let by_id = seed
             .track_ids
             .iter()
-            .map(|id| self.get(id).map(|t| t.as_ref()).ok_or(Error::TrackNotFound(*id)))
+            .map(|id| {
+                self.get(id)
+                    .map(|t| t.as_ref())
+                    .ok_or(Error::TrackNotFound(*id))
+            })
             .collect::<Result<Vec<_>>>()?;
         sources.push(by_id);
 
         let mut by_artist = Vec::new();
         for artist in &seed.artists {
-            let filter = TrackFilter { artists: vec![artist.clone()], ..Default::default() }.new()?;
+            let filter = TrackFilter {
+                artists: vec![artist.clone()],
+                ..Default::default()
+            }
+            .new()?;
             let before = by_artist.len();
-            by_artist.extend(self.tracks().filter(|t| filter.matches(t)).map(|t| t.as_ref()));
+            by_artist.extend(
+                self.tracks()
+                    .filter(|t| filter.matches(t))
+                    .map(|t| t.as_ref()),
+            );
             if by_artist.len() == before {
-                return Err(Error::invalid(format!("no track by artist {artist:?} in the catalog")));
+                return Err(Error::invalid(format!(
+                    "no track by artist {artist:?} in the catalog"
+                )));
             }
         }
         sources.push(by_artist);
@@ -84,7 +100,11 @@ impl Catalog {
             if !profiles.iter().any(|g| g.name == name) {
                 return Err(Error::GenreNotFound(name));
             }
-            by_genre.extend(self.tracks().filter(|t| level.of(t).contains(&name)).map(|t| t.as_ref()));
+            by_genre.extend(
+                self.tracks()
+                    .filter(|t| level.of(t).contains(&name))
+                    .map(|t| t.as_ref()),
+            );
             known.insert(name);
         }
         sources.push(by_genre);
@@ -94,13 +114,23 @@ impl Catalog {
         }
         let sources: Vec<&Vec<&Track>> = sources.iter().filter(|s| !s.is_empty()).collect();
         let taste = mean(sources.iter().map(|s| self.centroid(s)));
-        let taste_values = mean_values(sources.iter().map(|s| mean_values(s.iter().map(|t| t.features.values()))));
+        let taste_values = mean_values(
+            sources
+                .iter()
+                .map(|s| mean_values(s.iter().map(|t| t.features.values()))),
+        );
 
         let mut suggestions = Vec::new();
         for genre in profiles.iter().filter(|g| !known.contains(&g.name)) {
             let filter = match level {
-                GenreLevel::Genre => TrackFilter { genres: vec![genre.name.clone()], ..Default::default() },
-                GenreLevel::Subgenre => TrackFilter { subgenres: vec![genre.name.clone()], ..Default::default() },
+                GenreLevel::Genre => TrackFilter {
+                    genres: vec![genre.name.clone()],
+                    ..Default::default()
+                },
+                GenreLevel::Subgenre => TrackFilter {
+                    subgenres: vec![genre.name.clone()],
+                    ..Default::default()
+                },
             };
             let tracks = self.nearest(&taste, &taste_values, evidence, &filter, &seed.track_ids)?;
             if tracks.is_empty() {
@@ -114,7 +144,11 @@ impl Catalog {
                 tracks,
             });
         }
-        suggestions.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.genre.cmp(&b.genre)));
+        suggestions.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.genre.cmp(&b.genre))
+        });
         suggestions.truncate(first);
         Ok(suggestions)
     }
@@ -194,9 +228,18 @@ mod tests {
             (0.80, "metal"),
             (0.90, "metal"),
         ]);
-        let ambient = catalog.tracks().find(|t| t.genres == ["ambient"]).unwrap().id;
-        let seed = TasteSeed { track_ids: vec![ambient], ..Default::default() };
-        let found = catalog.discover_genres(&seed, 5, GenreLevel::Genre, 2).unwrap();
+        let ambient = catalog
+            .tracks()
+            .find(|t| t.genres == ["ambient"])
+            .unwrap()
+            .id;
+        let seed = TasteSeed {
+            track_ids: vec![ambient],
+            ..Default::default()
+        };
+        let found = catalog
+            .discover_genres(&seed, 5, GenreLevel::Genre, 2)
+            .unwrap();
         let names: Vec<&str> = found.iter().map(|g| g.genre.as_str()).collect();
         assert_eq!(names, ["folk", "metal"]);
         assert!(found[0].score > found[1].score);
@@ -207,19 +250,33 @@ mod tests {
     #[test]
     fn seed_genres_are_excluded_and_bad_seeds_are_errors() {
         let catalog = catalog_of(&[(0.10, "ambient"), (0.15, "folk"), (0.80, "metal")]);
-        let seed = TasteSeed { genres: vec!["Folk".into()], ..Default::default() };
-        let found = catalog.discover_genres(&seed, 5, GenreLevel::Genre, 2).unwrap();
+        let seed = TasteSeed {
+            genres: vec!["Folk".into()],
+            ..Default::default()
+        };
+        let found = catalog
+            .discover_genres(&seed, 5, GenreLevel::Genre, 2)
+            .unwrap();
         assert!(found.iter().all(|g| g.genre != "folk"));
         assert_eq!(found.len(), 2);
 
         let empty = catalog.discover_genres(&TasteSeed::default(), 5, GenreLevel::Genre, 2);
         assert!(matches!(empty, Err(Error::Invalid(_))));
-        let unknown = TasteSeed { genres: vec!["polka".into()], ..Default::default() };
+        let unknown = TasteSeed {
+            genres: vec!["polka".into()],
+            ..Default::default()
+        };
         assert!(matches!(
             catalog.discover_genres(&unknown, 5, GenreLevel::Genre, 2),
             Err(Error::GenreNotFound(g)) if g == "polka"
         ));
-        let nobody = TasteSeed { artists: vec!["Nobody".into()], ..Default::default() };
-        assert!(matches!(catalog.discover_genres(&nobody, 5, GenreLevel::Genre, 2), Err(Error::Invalid(_))));
+        let nobody = TasteSeed {
+            artists: vec!["Nobody".into()],
+            ..Default::default()
+        };
+        assert!(matches!(
+            catalog.discover_genres(&nobody, 5, GenreLevel::Genre, 2),
+            Err(Error::Invalid(_))
+        ));
     }
 }

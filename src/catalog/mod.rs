@@ -56,9 +56,17 @@ impl Catalog {
         let space = if tracks.is_empty() {
             FeatureSpace::default()
         } else {
-            FeatureSpace::fit(tracks.iter().map(|t| t.features.values()).collect::<Vec<_>>().iter())
+            FeatureSpace::fit(
+                tracks
+                    .iter()
+                    .map(|t| t.features.values())
+                    .collect::<Vec<_>>()
+                    .iter(),
+            )
         };
-        let vectors = tracks.iter().map(|t| (t.id, space.encode(&t.features.values())));
+        let vectors = tracks
+            .iter()
+            .map(|t| (t.id, space.encode(&t.features.values())));
         let index = VectorIndex::build(space.dim(), params, vectors)?;
         Ok(Self::assemble(tracks, index, space))
     }
@@ -85,7 +93,11 @@ impl Catalog {
         }
         let stale: Vec<TrackId> = {
             let present: std::collections::HashSet<TrackId> = tracks.iter().map(|t| t.id).collect();
-            index.keys().filter(|k| !present.contains(k)).copied().collect()
+            index
+                .keys()
+                .filter(|k| !present.contains(k))
+                .copied()
+                .collect()
         };
         for id in &stale {
             index.remove(id);
@@ -172,7 +184,12 @@ impl Catalog {
 
     /// Up to `first` tracks matching `filter`, in id order, starting after
     /// `after`; the flag says whether more follow.
-    pub fn page(&self, filter: &TrackFilter, after: Option<TrackId>, first: usize) -> (Vec<Arc<Track>>, bool) {
+    pub fn page(
+        &self,
+        filter: &TrackFilter,
+        after: Option<TrackId>,
+        first: usize,
+    ) -> (Vec<Arc<Track>>, bool) {
         let start = after.map_or(Bound::Unbounded, Bound::Excluded);
         let mut matching = self
             .tracks
@@ -197,7 +214,12 @@ impl Catalog {
         let mut cache = self.profiles.lock();
         cache
             .entry(level)
-            .or_insert_with(|| Arc::new(genre::profiles(self.tracks.values().map(|t| t.as_ref()), level)))
+            .or_insert_with(|| {
+                Arc::new(genre::profiles(
+                    self.tracks.values().map(|t| t.as_ref()),
+                    level,
+                ))
+            })
             .clone()
     }
 
@@ -219,7 +241,13 @@ pub(crate) mod tests {
             .iter()
             .enumerate()
             .map(|(i, (energy, genre))| {
-                let mut t = track(&format!("{i:022}"), &[genre], &format!("artist {i}"), 50, 2000);
+                let mut t = track(
+                    &format!("{i:022}"),
+                    &[genre],
+                    &format!("artist {i}"),
+                    50,
+                    2000,
+                );
                 t.features.energy = *energy;
                 t
             })
@@ -230,7 +258,10 @@ pub(crate) mod tests {
     #[test]
     fn pages_follow_id_order_and_say_whether_more_follow() {
         let catalog = catalog_of(&[(0.1, "a"), (0.2, "b"), (0.3, "a"), (0.4, "a")]);
-        let only_a = TrackFilter { genres: vec!["a".into()], ..Default::default() };
+        let only_a = TrackFilter {
+            genres: vec!["a".into()],
+            ..Default::default()
+        };
         let (page, more) = catalog.page(&only_a, None, 2);
         assert_eq!(page.len(), 2);
         assert!(more);
@@ -244,16 +275,25 @@ pub(crate) mod tests {
     #[test]
     fn writes_update_lookups_searches_and_genre_profiles() {
         let mut catalog = catalog_of(&[(0.1, "a"), (0.2, "b")]);
-        assert_eq!(catalog.genre("A", GenreLevel::Genre).unwrap().track_count, 1);
+        assert_eq!(
+            catalog.genre("A", GenreLevel::Genre).unwrap().track_count,
+            1
+        );
         let mut t = track(&format!("{:022}", 9), &["a"], "x", 50, 2000);
         t.features.energy = 0.15;
         catalog.upsert([t.clone()]).unwrap();
         assert_eq!(catalog.len(), 3);
-        assert_eq!(catalog.genre("a", GenreLevel::Genre).unwrap().track_count, 2);
+        assert_eq!(
+            catalog.genre("a", GenreLevel::Genre).unwrap().track_count,
+            2
+        );
         assert_eq!(catalog.remove(&[t.id]), 1);
         assert!(catalog.get(&t.id).is_none());
         assert!(!catalog.index().contains(&t.id));
-        assert_eq!(catalog.genre("a", GenreLevel::Genre).unwrap().track_count, 1);
+        assert_eq!(
+            catalog.genre("a", GenreLevel::Genre).unwrap().track_count,
+            1
+        );
     }
 
     #[test]
@@ -264,7 +304,13 @@ pub(crate) mod tests {
         tracks[0].features.energy = 0.9;
         let Catalog { index, space, .. } = catalog;
         let (catalog, reconciled) = Catalog::from_snapshot(tracks, index, space).unwrap();
-        assert_eq!(reconciled, Reconciled { upserted: 1, removed: 1 });
+        assert_eq!(
+            reconciled,
+            Reconciled {
+                upserted: 1,
+                removed: 1
+            }
+        );
         assert!(!catalog.index().contains(&gone.id));
         assert_eq!(catalog.index().len(), 2);
     }

@@ -35,12 +35,21 @@ impl Catalog {
     ///
     /// # Errors
     /// [`Error::TrackNotFound`] for an unknown seed track.
-    pub fn similar(&self, seed: &Seed, first: usize, filter: &TrackFilter) -> Result<Vec<Neighbour>> {
+    pub fn similar(
+        &self,
+        seed: &Seed,
+        first: usize,
+        filter: &TrackFilter,
+    ) -> Result<Vec<Neighbour>> {
         match seed {
             Seed::Track(id) => {
                 let track = self.get(id).ok_or(Error::TrackNotFound(*id))?;
                 let values = track.features.values();
-                let vector = self.index.get(id).map(<[f32]>::to_vec).unwrap_or_else(|| self.space.encode(&values));
+                let vector = self
+                    .index
+                    .get(id)
+                    .map(<[f32]>::to_vec)
+                    .unwrap_or_else(|| self.space.encode(&values));
                 self.nearest(&vector, &values, first, filter, &[*id])
             }
             Seed::Features(values) => {
@@ -63,12 +72,13 @@ impl Catalog {
         exclude: &[TrackId],
     ) -> Result<Vec<Neighbour>> {
         let accept = |id: &TrackId| {
-            !exclude.contains(id) && (filter.is_empty() || self.tracks.get(id).is_some_and(|t| filter.matches(t)))
+            !exclude.contains(id)
+                && (filter.is_empty() || self.tracks.get(id).is_some_and(|t| filter.matches(t)))
         };
         let unfiltered = filter.is_empty() && exclude.is_empty();
-        let hits = self
-            .index
-            .search(vector, first, if unfiltered { None } else { Some(&accept) })?;
+        let hits =
+            self.index
+                .search(vector, first, if unfiltered { None } else { Some(&accept) })?;
         Ok(hits
             .into_iter()
             .filter_map(|hit| {
@@ -94,7 +104,9 @@ mod tests {
     fn the_seed_is_excluded_and_the_nearest_comes_first() {
         let catalog = catalog_of(&[(0.10, "pop"), (0.12, "pop"), (0.50, "rock"), (0.90, "rock")]);
         let seed = catalog.tracks().next().unwrap().id;
-        let found = catalog.similar(&Seed::Track(seed), 2, &TrackFilter::default()).unwrap();
+        let found = catalog
+            .similar(&Seed::Track(seed), 2, &TrackFilter::default())
+            .unwrap();
         assert_eq!(found.len(), 2);
         assert!(found.iter().all(|n| n.track.id != seed));
         assert_eq!(found[0].track.features.energy, 0.12);
@@ -107,8 +119,13 @@ mod tests {
         let catalog = catalog_of(&[(0.10, "pop"), (0.12, "pop"), (0.50, "rock"), (0.90, "rock")]);
         let mut values = [None; 13];
         values[Feature::Energy as usize] = Some(0.1);
-        let filter = TrackFilter { genres: vec!["rock".into()], ..Default::default() };
-        let found = catalog.similar(&Seed::Features(values), 2, &filter).unwrap();
+        let filter = TrackFilter {
+            genres: vec!["rock".into()],
+            ..Default::default()
+        };
+        let found = catalog
+            .similar(&Seed::Features(values), 2, &filter)
+            .unwrap();
         let energies: Vec<f32> = found.iter().map(|n| n.track.features.energy).collect();
         assert_eq!(energies, vec![0.5, 0.9]);
         // Only the given feature is explained.
@@ -119,7 +136,9 @@ mod tests {
     fn an_unknown_seed_is_not_found() {
         let catalog = catalog_of(&[(0.10, "pop")]);
         let missing = TrackId::parse("zzzzzzzzzzzzzzzzzzzzzz").unwrap();
-        let err = catalog.similar(&Seed::Track(missing), 2, &TrackFilter::default()).unwrap_err();
+        let err = catalog
+            .similar(&Seed::Track(missing), 2, &TrackFilter::default())
+            .unwrap_err();
         assert!(matches!(err, Error::TrackNotFound(id) if id == missing));
     }
 }

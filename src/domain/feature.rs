@@ -96,10 +96,7 @@ impl Feature {
 
     /// Whether every track must carry this feature.
     pub fn required(self) -> bool {
-        !matches!(
-            self,
-            Feature::Key | Feature::Tempo | Feature::TimeSignature
-        )
+        !matches!(self, Feature::Key | Feature::Tempo | Feature::TimeSignature)
     }
 }
 
@@ -160,8 +157,8 @@ impl AudioFeatures {
             let value = raw.0[feature as usize];
             // Spotify's sentinels for "not detected".
             let value = match (feature, value) {
-                (Feature::Key, Some(k)) if k == -1.0 => None,
-                (Feature::Tempo | Feature::TimeSignature, Some(x)) if x == 0.0 => None,
+                (Feature::Key, Some(-1.0)) => None,
+                (Feature::Tempo | Feature::TimeSignature, Some(0.0)) => None,
                 (_, value) => value,
             };
             match value {
@@ -229,6 +226,37 @@ impl AudioFeatures {
     }
 }
 
+impl RawFeatures {
+    /// Checks a partial set of features, as a query gives them: every given
+    /// value must lie in its range; at least one must be given. Sentinels
+    /// are not accepted here: a query that does not know a value omits it.
+    ///
+    /// # Errors
+    /// [`DomainError::OutOfRange`] for a value outside its range,
+    /// [`DomainError::InvalidArgument`] when no value is given.
+    pub fn check_partial(&self) -> Result<FeatureValues> {
+        if self.0.iter().all(Option::is_none) {
+            return Err(DomainError::InvalidArgument(
+                "give at least one feature value".into(),
+            ));
+        }
+        for feature in Feature::ALL {
+            if let Some(x) = self.0[feature as usize] {
+                let (min, max) = feature.range();
+                if !x.is_finite() || x < min || x > max {
+                    return Err(DomainError::OutOfRange {
+                        feature,
+                        value: x,
+                        min,
+                        max,
+                    });
+                }
+            }
+        }
+        Ok(self.0)
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -279,43 +307,26 @@ pub(crate) mod tests {
         let mut raw = raw_sample();
         raw.set(Feature::Energy, 1.5);
         let err = AudioFeatures::parse(&raw).unwrap_err();
-        assert!(matches!(err, DomainError::OutOfRange { feature: Feature::Energy, .. }));
+        assert!(matches!(
+            err,
+            DomainError::OutOfRange {
+                feature: Feature::Energy,
+                ..
+            }
+        ));
         assert_eq!(err.to_string(), "energy = 1.5 is outside its range 0..=1");
 
         let mut raw = raw_sample();
         raw.0[Feature::Valence as usize] = None;
-        assert_eq!(AudioFeatures::parse(&raw), Err(DomainError::Missing("valence")));
+        assert_eq!(
+            AudioFeatures::parse(&raw),
+            Err(DomainError::Missing("valence"))
+        );
 
         let mut raw = raw_sample();
         raw.set(Feature::Key, 2.5);
         assert!(AudioFeatures::parse(&raw).is_err());
         raw.set(Feature::Key, f64::NAN);
         assert!(AudioFeatures::parse(&raw).is_err());
-    }
-}
-
-impl RawFeatures {
-    /// Checks a partial set of features, as a query gives them: every given
-    /// value must lie in its range; at least one must be given. Sentinels
-    /// are not accepted here: a query that does not know a value omits it.
-    ///
-    /// # Errors
-    /// [`DomainError::OutOfRange`] for a value outside its range,
-    /// [`DomainError::InvalidArgument`] when no value is given.
-    pub fn check_partial(&self) -> Result<FeatureValues> {
-        if self.0.iter().all(Option::is_none) {
-            return Err(DomainError::InvalidArgument(
-                "give at least one feature value".into(),
-            ));
-        }
-        for feature in Feature::ALL {
-            if let Some(x) = self.0[feature as usize] {
-                let (min, max) = feature.range();
-                if !x.is_finite() || x < min || x > max {
-                    return Err(DomainError::OutOfRange { feature, value: x, min, max });
-                }
-            }
-        }
-        Ok(self.0)
     }
 }

@@ -87,7 +87,13 @@ const V1: [(Feature, Encoding, f64, f64, f64); 13] = [
     (Feature::Energy, Encoding::Standard, 1.0, 0.70, 0.18),
     (Feature::Valence, Encoding::Standard, 1.0, 0.51, 0.23),
     (Feature::Acousticness, Encoding::Standard, 1.0, 0.18, 0.22),
-    (Feature::Instrumentalness, Encoding::Standard, 0.75, 0.08, 0.22),
+    (
+        Feature::Instrumentalness,
+        Encoding::Standard,
+        0.75,
+        0.08,
+        0.22,
+    ),
     (Feature::Speechiness, Encoding::Standard, 0.75, 0.10, 0.10),
     (Feature::Loudness, Encoding::Standard, 0.75, -6.7, 3.0),
     (Feature::Liveness, Encoding::Standard, 0.5, 0.19, 0.15),
@@ -168,7 +174,9 @@ impl FeatureSpace {
         let mut sums = vec![(0usize, 0.0f64, 0.0f64); space.columns.len()];
         for values in tracks {
             for (column, sum) in space.columns.iter().zip(&mut sums) {
-                if let Some(t) = values[column.feature as usize].and_then(|x| column.encoding.transform(x)) {
+                if let Some(t) =
+                    values[column.feature as usize].and_then(|x| column.encoding.transform(x))
+                {
                     sum.0 += 1;
                     sum.1 += t;
                     sum.2 += t * t;
@@ -228,13 +236,20 @@ impl FeatureSpace {
             .filter(|f| known[*f as usize])
             .map(|feature| {
                 let i = feature as usize;
-                let (s, v) = (seed[i].unwrap_or_default(), candidate[i].unwrap_or_default());
+                let (s, v) = (
+                    seed[i].unwrap_or_default(),
+                    candidate[i].unwrap_or_default(),
+                );
                 FeatureComparison {
                     feature,
                     seed_value: s,
                     value: v,
                     difference: v - s,
-                    share: if total > 0.0 { contribution[i] / total } else { 0.0 },
+                    share: if total > 0.0 {
+                        contribution[i] / total
+                    } else {
+                        0.0
+                    },
                 }
             })
             .collect();
@@ -305,7 +320,11 @@ mod tests {
     #[test]
     fn tempo_octaves_are_one_step_apart() {
         let space = FeatureSpace::default();
-        let tempo = space.columns.iter().find(|c| c.feature == Feature::Tempo).unwrap();
+        let tempo = space
+            .columns
+            .iter()
+            .find(|c| c.feature == Feature::Tempo)
+            .unwrap();
         // Within the clipping range, any doubling is the same step.
         let d1 = tempo.encode(Some(160.0)) - tempo.encode(Some(80.0));
         let d2 = tempo.encode(Some(220.0)) - tempo.encode(Some(110.0));
@@ -336,9 +355,17 @@ mod tests {
             tracks.push(v);
         }
         let space = FeatureSpace::fit(&tracks);
-        let energy = space.columns.iter().find(|c| c.feature == Feature::Energy).unwrap();
+        let energy = space
+            .columns
+            .iter()
+            .find(|c| c.feature == Feature::Energy)
+            .unwrap();
         assert!((energy.center - 0.495).abs() < 1e-9);
-        let mean: f64 = tracks.iter().map(|t| energy.encode(t[Feature::Energy as usize])).sum::<f64>() / 100.0;
+        let mean: f64 = tracks
+            .iter()
+            .map(|t| energy.encode(t[Feature::Energy as usize]))
+            .sum::<f64>()
+            / 100.0;
         assert!(mean.abs() < 1e-9);
     }
 

@@ -108,23 +108,59 @@ mod tests {
 
     #[test]
     fn conditions_combine_with_and_and_lists_with_or() {
-        let t = track("0000000000000000000001", &["pop", "rock"], "Queen", 80, 1975);
+        let t = track(
+            "0000000000000000000001",
+            &["pop", "rock"],
+            "Queen",
+            80,
+            1975,
+        );
         let f = |f: TrackFilter| f.new().unwrap().matches(&t);
         assert!(f(TrackFilter::default()));
-        assert!(f(TrackFilter { genres: vec!["ROCK".into(), "jazz".into()], ..Default::default() }));
-        assert!(!f(TrackFilter { genres: vec!["jazz".into()], ..Default::default() }));
-        assert!(f(TrackFilter { artists: vec!["queen".into()], min_year: Some(1970), ..Default::default() }));
-        assert!(!f(TrackFilter { artists: vec!["queen".into()], min_year: Some(1980), ..Default::default() }));
-        assert!(f(TrackFilter { min_popularity: Some(80), max_popularity: Some(80), ..Default::default() }));
-        assert!(!f(TrackFilter { exclude: [t.id].into(), ..Default::default() }));
+        assert!(f(TrackFilter {
+            genres: vec!["ROCK".into(), "jazz".into()],
+            ..Default::default()
+        }));
+        assert!(!f(TrackFilter {
+            genres: vec!["jazz".into()],
+            ..Default::default()
+        }));
+        assert!(f(TrackFilter {
+            artists: vec!["queen".into()],
+            min_year: Some(1970),
+            ..Default::default()
+        }));
+        assert!(!f(TrackFilter {
+            artists: vec!["queen".into()],
+            min_year: Some(1980),
+            ..Default::default()
+        }));
+        assert!(f(TrackFilter {
+            min_popularity: Some(80),
+            max_popularity: Some(80),
+            ..Default::default()
+        }));
+        assert!(!f(TrackFilter {
+            exclude: [t.id].into(),
+            ..Default::default()
+        }));
     }
 
     #[test]
     fn empty_ranges_are_invalid_arguments() {
-        let err = TrackFilter { min_year: Some(2000), max_year: Some(1990), ..Default::default() }
-            .new()
-            .unwrap_err();
+        let err = TrackFilter {
+            min_year: Some(2000),
+            max_year: Some(1990),
+            ..Default::default()
+        }
+        .new()
+        .unwrap_err();
         assert!(err.to_string().contains("empty"));
-        assert!(TrackFilter { max_popularity: Some(101), ..Default::default() }.new().is_err());
+        assert!(TrackFilter {
+            max_popularity: Some(101),
+            ..Default::default()
+        }
+        .new()
+        .is_err());
     }
 }

@@ -96,7 +96,10 @@ struct GenreAccumulator {
 }
 
 /// Profiles of every genre (or subgenre) of `tracks`, sorted by name.
-pub fn profiles<'a>(tracks: impl IntoIterator<Item = &'a Track>, level: GenreLevel) -> Vec<GenreProfile> {
+pub fn profiles<'a>(
+    tracks: impl IntoIterator<Item = &'a Track>,
+    level: GenreLevel,
+) -> Vec<GenreProfile> {
     let mut genres: BTreeMap<&'a str, GenreAccumulator> = BTreeMap::new();
     for track in tracks {
         for name in level.of(track) {
@@ -155,7 +158,12 @@ mod tests {
         assert_eq!((pop.name.as_str(), pop.track_count), ("pop", 2));
         assert_eq!(pop.subgenres, vec![("dance pop".to_string(), 1)]);
         assert_eq!(pop.popularity.unwrap().mean, 50.0);
-        let energy = pop.features.iter().find(|(f, _)| *f == Feature::Energy).unwrap().1;
+        let energy = pop
+            .features
+            .iter()
+            .find(|(f, _)| *f == Feature::Energy)
+            .unwrap()
+            .1;
         assert!((energy.mean - 0.4).abs() < 1e-6 && (energy.std_dev - 0.2).abs() < 1e-6);
         assert_eq!((energy.min as f32, energy.max as f32), (0.2, 0.6));
         assert_eq!(all[1].track_count, 1);

@@ -234,7 +234,10 @@ mod tests {
     fn track_ids_are_22_base62_characters() {
         let id = TrackId::parse(" 6f807x0ima9a1j3VPbc7VN ").unwrap();
         assert_eq!(id.as_str(), "6f807x0ima9a1j3VPbc7VN");
-        assert!(matches!(TrackId::parse("short"), Err(DomainError::InvalidTrackId(_))));
+        assert!(matches!(
+            TrackId::parse("short"),
+            Err(DomainError::InvalidTrackId(_))
+        ));
         assert!(matches!(
             TrackId::parse("6f807x0ima9a1j3VPbc7V!"),
             Err(DomainError::InvalidTrackId(_))
@@ -246,7 +249,10 @@ mod tests {
     fn release_dates_keep_their_precision() {
         assert_eq!(ReleaseDate::parse("2019").unwrap().to_string(), "2019");
         assert_eq!(ReleaseDate::parse("2019-06").unwrap().month, Some(6));
-        assert_eq!(ReleaseDate::parse("2019-06-14").unwrap().to_string(), "2019-06-14");
+        assert_eq!(
+            ReleaseDate::parse("2019-06-14").unwrap().to_string(),
+            "2019-06-14"
+        );
         for bad in ["19", "2019-13", "2019-06-14-1", "abcd", "2019-6"] {
             assert!(ReleaseDate::parse(bad).is_err(), "{bad}");
         }
@@ -276,7 +282,13 @@ pub(crate) mod tests_support {
     use crate::domain::feature::tests::raw_sample;
 
     /// A track with the sample features and the given metadata.
-    pub(crate) fn track(id: &str, genres: &[&str], artist: &str, popularity: u8, year: u16) -> Track {
+    pub(crate) fn track(
+        id: &str,
+        genres: &[&str],
+        artist: &str,
+        popularity: u8,
+        year: u16,
+    ) -> Track {
         Track {
             id: TrackId::parse(id).unwrap(),
             name: Some(format!("song {id}")),
@@ -284,7 +296,11 @@ pub(crate) mod tests_support {
             album: Album {
                 id: None,
                 name: Some("album".into()),
-                release_date: Some(ReleaseDate { year, month: None, day: None }),
+                release_date: Some(ReleaseDate {
+                    year,
+                    month: None,
+                    day: None,
+                }),
             },
             popularity: Some(popularity),
             explicit: None,

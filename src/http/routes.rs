@@ -65,7 +65,12 @@ async fn graphiql(enabled: web::Data<GraphiQl>, request: HttpRequest) -> HttpRes
     let endpoint = request.uri().path().to_string();
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .body(GraphiQLSource::build().endpoint(&endpoint).title("timbre").finish())
+        .body(
+            GraphiQLSource::build()
+                .endpoint(&endpoint)
+                .title("timbre")
+                .finish(),
+        )
 }
 
 async fn healthz() -> HttpResponse {

@@ -39,7 +39,12 @@ impl Columns {
         let names: HashMap<String, usize> = headers
             .iter()
             .enumerate()
-            .map(|(i, h)| (h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase(), i))
+            .map(|(i, h)| {
+                (
+                    h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase(),
+                    i,
+                )
+            })
             .collect();
         let find = |aliases: &[&str]| aliases.iter().find_map(|a| names.get(*a).copied());
         let mut missing = Vec::new();
@@ -98,7 +103,9 @@ impl Columns {
 
         let artists = match self.artists {
             Some((i, true)) => split_list(row.get(i).unwrap_or_default()),
-            Some((i, false)) => text(Some(i)).map(|a| vec![a.to_string()]).unwrap_or_default(),
+            Some((i, false)) => text(Some(i))
+                .map(|a| vec![a.to_string()])
+                .unwrap_or_default(),
             None => Vec::new(),
         };
         let popularity = text(self.popularity)
@@ -122,7 +129,9 @@ impl Columns {
                 ))),
             })
             .transpose()?;
-        let release_date = text(self.release_date).map(ReleaseDate::parse).transpose()?;
+        let release_date = text(self.release_date)
+            .map(ReleaseDate::parse)
+            .transpose()?;
         let genre = owned(self.genre);
         let subgenre = owned(self.subgenre);
         let playlists = owned(self.playlist_id)
@@ -257,7 +266,10 @@ bad-id,Song C,Artist C,40,album2,Album 2,2001,Pop Hits,pl1,pop,dance pop,0.5,0.5
 ";
 
     fn read_str(text: &str) -> (Vec<Track>, ImportReport) {
-        let mut report = ImportReport { source: "test.csv".into(), ..Default::default() };
+        let mut report = ImportReport {
+            source: "test.csv".into(),
+            ..Default::default()
+        };
         let tracks = read(text.as_bytes(), &mut report).unwrap();
         (tracks, report)
     }
@@ -314,7 +326,10 @@ bad-id,Song C,Artist C,40,album2,Album 2,2001,Pop Hits,pl1,pop,dance pop,0.5,0.5
         let mut report = ImportReport::default();
         let err = read("track_id,energy\n".as_bytes(), &mut report).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("danceability") && text.contains("valence"), "{text}");
+        assert!(
+            text.contains("danceability") && text.contains("valence"),
+            "{text}"
+        );
         assert!(!text.contains("energy,"), "{text}");
     }
 }

@@ -40,7 +40,10 @@ pub enum IngestError {
 /// # Errors
 /// An [`IngestError`] when the source cannot be opened or read, or has the
 /// wrong shape.
-pub fn read(source: &Source, audio_features: Option<&Source>) -> Result<(Vec<Track>, ImportReport), IngestError> {
+pub fn read(
+    source: &Source,
+    audio_features: Option<&Source>,
+) -> Result<(Vec<Track>, ImportReport), IngestError> {
     let mut report = ImportReport {
         source: source.to_string(),
         ..Default::default()
@@ -81,8 +84,10 @@ fn progress_bar(len: Option<u64>) -> ProgressBar {
     // indicatif draws only when stderr is a terminal.
     match len {
         Some(len) => ProgressBar::new(len).with_style(
-            ProgressStyle::with_template("{spinner} reading {bytes}/{total_bytes} [{wide_bar}] {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(
+                "{spinner} reading {bytes}/{total_bytes} [{wide_bar}] {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
         ),
         None => ProgressBar::new_spinner().with_style(
             ProgressStyle::with_template("{spinner} reading {bytes} ({bytes_per_sec})")

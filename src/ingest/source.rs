@@ -72,8 +72,14 @@ mod tests {
 
     #[test]
     fn urls_and_paths_are_told_apart() {
-        assert!(matches!(Source::parse("HTTPS://example.org/a.csv"), Source::Url(_)));
-        assert!(matches!(Source::parse("http://127.0.0.1:1/a.csv"), Source::Url(_)));
+        assert!(matches!(
+            Source::parse("HTTPS://example.org/a.csv"),
+            Source::Url(_)
+        ));
+        assert!(matches!(
+            Source::parse("http://127.0.0.1:1/a.csv"),
+            Source::Url(_)
+        ));
         assert!(matches!(Source::parse("data/a.csv"), Source::Path(_)));
     }
 

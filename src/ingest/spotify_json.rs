@@ -8,7 +8,9 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use crate::domain::{Album, AudioFeatures, DomainError, Feature, RawFeatures, ReleaseDate, Track, TrackId};
+use crate::domain::{
+    Album, AudioFeatures, DomainError, Feature, RawFeatures, ReleaseDate, Track, TrackId,
+};
 
 use super::report::ImportReport;
 use super::IngestError;
@@ -69,7 +71,8 @@ pub(crate) fn read(
     };
     let mut doc: Document = serde_json::from_slice(main).map_err(|e| bad(e.to_string()))?;
     if let Some(bytes) = features {
-        let other: Document = serde_json::from_slice(bytes).map_err(|e| bad(format!("audio features document: {e}")))?;
+        let other: Document = serde_json::from_slice(bytes)
+            .map_err(|e| bad(format!("audio features document: {e}")))?;
         doc.audio_features = other.audio_features.or(doc.audio_features);
         doc.tracks = doc.tracks.or(other.tracks);
     }
@@ -125,11 +128,17 @@ fn convert(api: ApiTrack, features: &HashMap<String, ApiFeatures>) -> Result<Tra
             if (0.0..=100.0).contains(&p) {
                 Ok(p as u8)
             } else {
-                Err(DomainError::InvalidArgument(format!("popularity {p} is outside 0..=100")))
+                Err(DomainError::InvalidArgument(format!(
+                    "popularity {p} is outside 0..=100"
+                )))
             }
         })
         .transpose()?;
-    let album = api.album.unwrap_or(ApiAlbum { id: None, name: None, release_date: None });
+    let album = api.album.unwrap_or(ApiAlbum {
+        id: None,
+        name: None,
+        release_date: None,
+    });
     let mut track = Track {
         id,
         name: api.name,
@@ -137,7 +146,11 @@ fn convert(api: ApiTrack, features: &HashMap<String, ApiFeatures>) -> Result<Tra
         album: Album {
             id: album.id,
             name: album.name,
-            release_date: album.release_date.as_deref().map(ReleaseDate::parse).transpose()?,
+            release_date: album
+                .release_date
+                .as_deref()
+                .map(ReleaseDate::parse)
+                .transpose()?,
         },
         popularity,
         explicit: api.explicit,

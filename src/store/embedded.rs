@@ -36,17 +36,25 @@ impl EmbeddedStore {
     /// created or opened.
     pub fn open(data_dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
-            StoreError::Unavailable(format!("cannot create data directory {}: {e}", data_dir.display()))
+            StoreError::Unavailable(format!(
+                "cannot create data directory {}: {e}",
+                data_dir.display()
+            ))
         })?;
         let path = data_dir.join(FILE_NAME);
         let db = Database::create(&path).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked(path.display().to_string()),
+            redb::DatabaseError::DatabaseAlreadyOpen => {
+                StoreError::Locked(path.display().to_string())
+            }
             other => StoreError::Unavailable(format!("cannot open {}: {other}", path.display())),
         })?;
         let txn = db.begin_write().map_err(backend)?;
         txn.open_table(TRACKS).map_err(backend)?;
         txn.commit().map_err(backend)?;
-        Ok(EmbeddedStore { db: Arc::new(db), path })
+        Ok(EmbeddedStore {
+            db: Arc::new(db),
+            path,
+        })
     }
 
     /// Path of the database file.
@@ -94,7 +102,9 @@ impl TrackStore for EmbeddedStore {
             {
                 let mut table = txn.open_table(TRACKS).map_err(backend)?;
                 for (id, json) in &encoded {
-                    let old = table.insert(id.as_str(), json.as_slice()).map_err(backend)?;
+                    let old = table
+                        .insert(id.as_str(), json.as_slice())
+                        .map_err(backend)?;
                     if old.is_some() {
                         stats.replaced += 1;
                     } else {
@@ -147,7 +157,10 @@ impl TrackStore for EmbeddedStore {
             let table = txn.open_table(TRACKS).map_err(backend)?;
             let after = after.map(String::from);
             let range = match &after {
-                Some(a) => table.range::<&str>((std::ops::Bound::Excluded(a.as_str()), std::ops::Bound::Unbounded)),
+                Some(a) => table.range::<&str>((
+                    std::ops::Bound::Excluded(a.as_str()),
+                    std::ops::Bound::Unbounded,
+                )),
                 None => table.range::<&str>(..),
             }
             .map_err(backend)?;
@@ -171,6 +184,7 @@ impl TrackStore for EmbeddedStore {
     }
 
     async fn ping(&self) -> Result<()> {
-        self.blocking(|db| db.begin_read().map(drop).map_err(backend)).await
+        self.blocking(|db| db.begin_read().map(drop).map_err(backend))
+            .await
     }
 }

@@ -20,7 +20,9 @@ const SIMILAR: &str = r#"query($id: ID, $f: FeaturesInput, $first: Int!, $filter
 }"#;
 
 fn results(body: &Value) -> &Vec<Value> {
-    body["data"]["similar"].as_array().unwrap_or_else(|| panic!("no results in {body}"))
+    body["data"]["similar"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no results in {body}"))
 }
 
 #[tokio::test]
@@ -35,7 +37,10 @@ async fn similar_excludes_the_seed_and_ranks_by_score() {
     assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
     assert!(scores.iter().all(|s| *s > 0.0 && *s <= 1.0));
     let far = &found[0]["explanation"]["farthest"][0];
-    assert!(far["unit"].is_string() && far["share"].as_f64().unwrap() <= 1.0, "{far}");
+    assert!(
+        far["unit"].is_string() && far["share"].as_f64().unwrap() <= 1.0,
+        "{far}"
+    );
 }
 
 #[tokio::test]
@@ -43,7 +48,10 @@ async fn a_filter_restricts_similar_without_shortening_it() {
     let (app, _dir) = app_with(300).await;
     let filter = json!({ "genres": ["EDM"], "releaseYear": { "min": 1990 } });
     let body = app
-        .query(SIMILAR, json!({ "id": track_id(1), "first": 20, "filter": filter }))
+        .query(
+            SIMILAR,
+            json!({ "id": track_id(1), "first": 20, "filter": filter }),
+        )
         .await;
     let found = results(&body);
     assert_eq!(found.len(), 20, "{body}");
@@ -54,14 +62,20 @@ async fn a_filter_restricts_similar_without_shortening_it() {
 async fn similar_by_features_finds_the_matching_end_of_the_catalog() {
     let (app, _dir) = app_with(300).await;
     let body = app
-        .query(SIMILAR, json!({ "f": { "energy": 0.0, "acousticness": 1.0 }, "first": 5 }))
+        .query(
+            SIMILAR,
+            json!({ "f": { "energy": 0.0, "acousticness": 1.0 }, "first": 5 }),
+        )
         .await;
     let found = results(&body);
     assert_eq!(found.len(), 5);
     // Omitted features count as the catalog average, so the nearest tracks
     // are the low-energy end of an otherwise average catalogue.
     for r in found {
-        assert!(r["track"]["features"]["energy"].as_f64().unwrap() < 0.3, "{body}");
+        assert!(
+            r["track"]["features"]["energy"].as_f64().unwrap() < 0.3,
+            "{body}"
+        );
     }
     // Only the features asked for are explained.
     let explained = found[0]["explanation"]["closest"].as_array().unwrap().len();
@@ -72,31 +86,75 @@ async fn similar_by_features_finds_the_matching_end_of_the_catalog() {
 async fn errors_carry_codes() {
     let (app, _dir) = app_with(30).await;
     let cases = [
-        (SIMILAR, json!({ "id": "zzzzzzzzzzzzzzzzzzzzzz", "first": 3 }), "TRACK_NOT_FOUND"),
-        (SIMILAR, json!({ "id": "not-an-id", "first": 3 }), "INVALID_ARGUMENT"),
-        (SIMILAR, json!({ "id": track_id(1), "first": 101 }), "INVALID_ARGUMENT"),
+        (
+            SIMILAR,
+            json!({ "id": "zzzzzzzzzzzzzzzzzzzzzz", "first": 3 }),
+            "TRACK_NOT_FOUND",
+        ),
+        (
+            SIMILAR,
+            json!({ "id": "not-an-id", "first": 3 }),
+            "INVALID_ARGUMENT",
+        ),
+        (
+            SIMILAR,
+            json!({ "id": track_id(1), "first": 101 }),
+            "INVALID_ARGUMENT",
+        ),
         (SIMILAR, json!({ "first": 3 }), "INVALID_ARGUMENT"),
-        (SIMILAR, json!({ "f": { "energy": 2.0 }, "first": 3 }), "INVALID_ARGUMENT"),
-        (SIMILAR, json!({ "id": track_id(1), "first": 3, "filter": { "popularity": { "min": 50, "max": 10 } } }), "INVALID_ARGUMENT"),
-        ("{ track(id: \"zzzzzzzzzzzzzzzzzzzzzz\") { id } }", json!({}), "TRACK_NOT_FOUND"),
-        ("{ genre(name: \"polka\") { name } }", json!({}), "GENRE_NOT_FOUND"),
-        ("{ similar(first: \"ten\") { score } }", json!({}), "GRAPHQL_VALIDATION_FAILED"),
+        (
+            SIMILAR,
+            json!({ "f": { "energy": 2.0 }, "first": 3 }),
+            "INVALID_ARGUMENT",
+        ),
+        (
+            SIMILAR,
+            json!({ "id": track_id(1), "first": 3, "filter": { "popularity": { "min": 50, "max": 10 } } }),
+            "INVALID_ARGUMENT",
+        ),
+        (
+            "{ track(id: \"zzzzzzzzzzzzzzzzzzzzzz\") { id } }",
+            json!({}),
+            "TRACK_NOT_FOUND",
+        ),
+        (
+            "{ genre(name: \"polka\") { name } }",
+            json!({}),
+            "GENRE_NOT_FOUND",
+        ),
+        (
+            "{ similar(first: \"ten\") { score } }",
+            json!({}),
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
         ("{ nope }", json!({}), "GRAPHQL_VALIDATION_FAILED"),
         ("{ similar(", json!({}), "GRAPHQL_PARSE_FAILED"),
-        ("{ tracks(after: \"bad\") { totalCount } }", json!({}), "INVALID_ARGUMENT"),
+        (
+            "{ tracks(after: \"bad\") { totalCount } }",
+            json!({}),
+            "INVALID_ARGUMENT",
+        ),
     ];
     for (query, vars, code) in cases {
-        assert_eq!(app.error_code(query, vars.clone()).await, code, "{query} {vars}");
+        assert_eq!(
+            app.error_code(query, vars.clone()).await,
+            code,
+            "{query} {vars}"
+        );
     }
 }
 
 #[tokio::test]
 async fn expensive_queries_are_refused() {
     let (app, _dir) = app_with(30).await;
-    let one = "tracks(first: 100) { edges { node { id name artists genres features { energy } } } }";
+    let one =
+        "tracks(first: 100) { edges { node { id name artists genres features { energy } } } }";
     let query = format!(
         "{{ {} }}",
-        (0..12).map(|i| format!("a{i}: {one}")).collect::<Vec<_>>().join(" ")
+        (0..12)
+            .map(|i| format!("a{i}: {one}"))
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     assert_eq!(app.error_code(&query, json!({})).await, "QUERY_TOO_COMPLEX");
 }
@@ -159,10 +217,18 @@ async fn genres_have_counts_subgenres_and_feature_profiles() {
         )
         .await;
     let data = &body["data"];
-    let total: i64 = data["genres"].as_array().unwrap().iter().map(|g| g["trackCount"].as_i64().unwrap()).sum();
+    let total: i64 = data["genres"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["trackCount"].as_i64().unwrap())
+        .sum();
     assert_eq!(total, 90, "{body}");
     assert_eq!(data["rock"]["trackCount"], 30);
-    assert_eq!(data["rock"]["subgenres"], json!([{ "name": "hard rock", "trackCount": 30 }]));
+    assert_eq!(
+        data["rock"]["subgenres"],
+        json!([{ "name": "hard rock", "trackCount": 30 }])
+    );
     let tempo = &data["rock"]["feature"];
     assert_eq!(tempo["unit"], "BPM");
     assert!(tempo["min"].as_f64().unwrap() <= tempo["mean"].as_f64().unwrap());
@@ -179,15 +245,24 @@ async fn discover_genres_suggests_only_new_genres_with_evidence() {
             json!({ "ids": [track_id(0)] }),
         )
         .await;
-    let found = body["data"]["discoverGenres"].as_array().unwrap_or_else(|| panic!("{body}"));
+    let found = body["data"]["discoverGenres"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"));
     let names: Vec<&str> = found.iter().map(|g| g["genre"].as_str().unwrap()).collect();
     assert_eq!(names.len(), 2, "{body}");
-    assert!(!names.contains(&"rock"), "the seed's own genre is suggested: {names:?}");
+    assert!(
+        !names.contains(&"rock"),
+        "the seed's own genre is suggested: {names:?}"
+    );
     for g in found {
         assert_eq!(g["tracks"].as_array().unwrap().len(), 2);
         assert!(g["reason"].as_str().unwrap().contains("taste"));
         let genre = g["genre"].as_str().unwrap();
-        assert!(g["tracks"].as_array().unwrap().iter().all(|t| t["track"]["genres"][0] == genre));
+        assert!(g["tracks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["track"]["genres"][0] == genre));
     }
 }
 
@@ -195,7 +270,15 @@ async fn discover_genres_suggests_only_new_genres_with_evidence() {
 async fn queries_work_over_get_and_browsers_get_graphiql() {
     let (app, _dir) = app_with(3).await;
     let url = format!("{}/graphql?query={{catalog{{tracks}}}}", app.address);
-    let body: Value = app.client.get(&url).send().await.unwrap().json().await.unwrap();
+    let body: Value = app
+        .client
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(body["data"]["catalog"]["tracks"], 3);
     let page = app
         .client
@@ -213,9 +296,22 @@ async fn queries_work_over_get_and_browsers_get_graphiql() {
 #[tokio::test]
 async fn probes_answer() {
     let (app, _dir) = app_with(3).await;
-    let health = app.client.get(format!("{}/healthz", app.address)).send().await.unwrap();
+    let health = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
-    let ready: Value = app.client.get(format!("{}/readyz", app.address)).send().await.unwrap().json().await.unwrap();
+    let ready: Value = app
+        .client
+        .get(format!("{}/readyz", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(ready["status"], "ready");
     assert_eq!(ready["store"]["kind"], "embedded");
     assert_eq!(ready["tracks"], 3);

@@ -75,7 +75,11 @@ pub fn synthetic_csv(dir: &Path, n: usize) -> PathBuf {
     let mut text = String::from(
         "track_id,track_name,track_artist,track_popularity,track_album_id,track_album_name,track_album_release_date,playlist_name,playlist_id,playlist_genre,playlist_subgenre,danceability,energy,key,loudness,mode,speechiness,acousticness,instrumentalness,liveness,valence,tempo,duration_ms\n",
     );
-    let genres = [("rock", "hard rock"), ("pop", "dance pop"), ("edm", "big room")];
+    let genres = [
+        ("rock", "hard rock"),
+        ("pop", "dance pop"),
+        ("edm", "big room"),
+    ];
     for i in 0..n {
         let (genre, sub) = genres[i % 3];
         let x = i as f64 / n as f64;
@@ -110,13 +114,21 @@ pub fn track_id(i: usize) -> String {
 pub fn shared_dataset() -> Option<PathBuf> {
     let path = std::env::var_os("TIMBRE_DATASET")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/spotify_songs.csv"));
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/spotify_songs.csv")
+        });
     if path.exists() {
         Some(path)
     } else if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true but the shared dataset is missing at {}", path.display());
+        panic!(
+            "CI=true but the shared dataset is missing at {}",
+            path.display()
+        );
     } else {
-        eprintln!("shared dataset not found at {}; passing over this test", path.display());
+        eprintln!(
+            "shared dataset not found at {}; passing over this test",
+            path.display()
+        );
         None
     }
 }

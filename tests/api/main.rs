@@ -5,6 +5,6 @@ mod helpers;
 
 mod graphql;
 mod import;
-mod restart;
 mod recall;
+mod restart;
 mod schema;

@@ -12,7 +12,10 @@ fn recall_at_10_is_at_least_0_99_on_the_shared_dataset() {
     let Some(path) = shared_dataset() else { return };
     let (tracks, _) = ingest::read(&Source::Path(path), None).unwrap();
     // Graph search only: the automatic exact path must not flatter recall.
-    let params = IndexParams { exact_below: 0, ..IndexParams::default() };
+    let params = IndexParams {
+        exact_below: 0,
+        ..IndexParams::default()
+    };
     let catalog = Catalog::build(tracks, params).unwrap();
     let index = catalog.index();
 
@@ -21,13 +24,25 @@ fn recall_at_10_is_at_least_0_99_on_the_shared_dataset() {
     let mut found = 0usize;
     for id in &queries {
         let q = index.get(id).unwrap().to_vec();
-        let graph = index.search_with(&q, 10, None, SearchMode::Graph, None).unwrap();
-        let exact = index.search_with(&q, 10, None, SearchMode::Exact, None).unwrap();
+        let graph = index
+            .search_with(&q, 10, None, SearchMode::Graph, None)
+            .unwrap();
+        let exact = index
+            .search_with(&q, 10, None, SearchMode::Exact, None)
+            .unwrap();
         // Ties at the 10th distance make either neighbour correct.
         let cutoff = exact.last().unwrap().distance;
-        found += graph.iter().filter(|h| h.distance <= cutoff + 1e-6).count().min(10);
+        found += graph
+            .iter()
+            .filter(|h| h.distance <= cutoff + 1e-6)
+            .count()
+            .min(10);
     }
     let recall = found as f64 / (queries.len() * 10) as f64;
-    eprintln!("recall@10 = {recall:.4} over {} queries (ef_search {})", queries.len(), index.params().ef_search);
+    eprintln!(
+        "recall@10 = {recall:.4} over {} queries (ef_search {})",
+        queries.len(),
+        index.params().ef_search
+    );
     assert!(recall >= 0.99, "recall@10 = {recall}");
 }

@@ -21,19 +21,47 @@ async fn a_restart_keeps_tracks_and_loads_the_snapshot_unless_it_is_corrupt() {
 
     let (service, first) = startup::open_service(&config).await.unwrap();
     assert!(matches!(first.origin, IndexOrigin::Rebuilt { .. }));
-    startup::import(&service, Source::Path(csv), None).await.unwrap();
+    startup::import(&service, Source::Path(csv), None)
+        .await
+        .unwrap();
     service.save_snapshot().await.unwrap();
     let before = service
-        .read(|c| c.similar(&timbre::catalog::Seed::Track(c.tracks().next().unwrap().id), 5, &Default::default()).unwrap().iter().map(|n| n.track.id).collect::<Vec<_>>())
+        .read(|c| {
+            c.similar(
+                &timbre::catalog::Seed::Track(c.tracks().next().unwrap().id),
+                5,
+                &Default::default(),
+            )
+            .unwrap()
+            .iter()
+            .map(|n| n.track.id)
+            .collect::<Vec<_>>()
+        })
         .await
         .unwrap();
     drop(service);
 
     let (service, second) = startup::open_service(&config).await.unwrap();
     assert_eq!(second.tracks, 3_000);
-    assert_eq!(second.origin, IndexOrigin::Snapshot { upserted: 0, removed: 0 });
+    assert_eq!(
+        second.origin,
+        IndexOrigin::Snapshot {
+            upserted: 0,
+            removed: 0
+        }
+    );
     let after = service
-        .read(|c| c.similar(&timbre::catalog::Seed::Track(c.tracks().next().unwrap().id), 5, &Default::default()).unwrap().iter().map(|n| n.track.id).collect::<Vec<_>>())
+        .read(|c| {
+            c.similar(
+                &timbre::catalog::Seed::Track(c.tracks().next().unwrap().id),
+                5,
+                &Default::default(),
+            )
+            .unwrap()
+            .iter()
+            .map(|n| n.track.id)
+            .collect::<Vec<_>>()
+        })
         .await
         .unwrap();
     assert_eq!(before, after);
