@@ -100,11 +100,7 @@ async fn serve(
     }
     let app = Application::build(&config, service.clone())
         .with_context(|| format!("listening on {}", config.listen))?;
-    tracing::info!(
-        "serving GraphQL on http://{}/graphql (port {})",
-        config.listen,
-        app.port()
-    );
+    tracing::info!("serving GraphQL on http://{}/graphql", app.address());
     app.run_until_stopped().await?;
     tracing::info!("stopped; writing the index snapshot");
     service.save_snapshot().await?;

@@ -49,7 +49,7 @@ pub async fn import(
 
 /// The HTTP server, bound and ready to run.
 pub struct Application {
-    port: u16,
+    address: std::net::SocketAddr,
     server: actix_web::dev::Server,
 }
 
@@ -60,7 +60,7 @@ impl Application {
     /// The address cannot be bound.
     pub fn build(config: &Config, service: Arc<TrackService>) -> std::io::Result<Self> {
         let listener = TcpListener::bind(&config.listen)?;
-        let port = listener.local_addr()?.port();
+        let address = listener.local_addr()?;
         let schema = api::schema(Arc::clone(&service), config.limits);
         let graphiql = GraphiQl(config.graphiql);
         let workers = if config.workers == 0 {
@@ -79,12 +79,17 @@ impl Application {
         .workers(workers)
         .listen(listener)?
         .run();
-        Ok(Application { port, server })
+        Ok(Application { address, server })
     }
 
     /// The port the server listens on.
     pub fn port(&self) -> u16 {
-        self.port
+        self.address.port()
+    }
+
+    /// The address the server listens on (with the port actually bound).
+    pub fn address(&self) -> std::net::SocketAddr {
+        self.address
     }
 
     /// Serves until the server is stopped (SIGINT or SIGTERM: actix stops

@@ -5,6 +5,7 @@ mod helpers;
 
 mod graphql;
 mod import;
+mod process;
 mod recall;
 mod restart;
 mod schema;
