@@ -79,6 +79,17 @@ impl Graph {
         })
     }
 
+    /// The `k` nearest internal ids, dead ones included: hnsw_rs's fast path,
+    /// which stops as soon as no candidate can improve the result.
+    pub(crate) fn search_unfiltered(&self, query: &[f32], k: usize, ef: usize) -> Vec<(u32, f32)> {
+        self.with(|h| {
+            h.search(query, k, ef.max(k))
+                .into_iter()
+                .map(|n| (n.d_id as u32, n.distance))
+                .collect()
+        })
+    }
+
     /// Number of nodes in the graph, dead ones included.
     pub(crate) fn len(&self) -> usize {
         self.with(|h| h.get_nb_point())

@@ -280,16 +280,13 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
         let accept =
             |id: u32| !self.dead[id as usize] && filter.is_none_or(|f| f(&self.keys[id as usize]));
         let exact = || flat::top_k(&self.vectors, self.dim, query, k, accept);
+        let ef = ef.unwrap_or(self.params.ef_search);
         let found = match mode {
             SearchMode::Exact => exact(),
-            SearchMode::Graph => {
-                let ef = ef.unwrap_or(self.params.ef_search);
-                self.graph.search(query, k, ef, &accept)
-            }
             SearchMode::Auto if self.len() <= self.params.exact_below => exact(),
+            SearchMode::Graph => self.graph_search(query, k, ef, filter.is_some(), &accept),
             SearchMode::Auto => {
-                let ef = ef.unwrap_or(self.params.ef_search);
-                let found = self.graph.search(query, k, ef, &accept);
+                let found = self.graph_search(query, k, ef, filter.is_some(), &accept);
                 if found.len() < k {
                     // A selective filter (or many tombstones) starved the
                     // walk: only a scan can tell whether more matches exist.
@@ -306,6 +303,33 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
                 distance,
             })
             .collect())
+    }
+}
+
+impl<K: Clone + Eq + Hash> VectorIndex<K> {
+    /// A graph search. hnsw_rs stops a walk early only when it has no
+    /// filter, so without a caller's filter the walk runs unfiltered, asking
+    /// for a few more neighbours than needed when tombstones could take their
+    /// place, and dead ids are dropped afterwards; the filtered walk is the
+    /// fallback when that leaves fewer than `k`.
+    fn graph_search(
+        &self,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        filtered: bool,
+        accept: &dyn Fn(u32) -> bool,
+    ) -> Vec<(u32, f32)> {
+        if !filtered {
+            let spare = self.dead_count().min(k);
+            let mut found = self.graph.search_unfiltered(query, k + spare, ef + spare);
+            found.retain(|&(id, _)| !self.dead[id as usize]);
+            if found.len() >= k || found.len() == self.live.len() {
+                found.truncate(k);
+                return found;
+            }
+        }
+        self.graph.search(query, k, ef, accept)
     }
 }
 

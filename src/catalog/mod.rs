@@ -6,11 +6,12 @@
 mod discovery;
 mod similar;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
+use rustc_hash::FxHashMap;
 use timbre_index::{IndexParams, VectorIndex};
 
 use crate::domain::{genre, FeatureSpace, GenreLevel, GenreProfile, Track, TrackFilter, TrackId};
@@ -21,7 +22,11 @@ pub use similar::{Neighbour, Seed};
 
 /// In-memory tracks, their index and the feature space.
 pub struct Catalog {
-    tracks: BTreeMap<TrackId, Arc<Track>>,
+    /// Tracks by id. A hash map, because filtered searches look a track up
+    /// for every candidate; FxHash because ids are random already.
+    tracks: FxHashMap<TrackId, Arc<Track>>,
+    /// Every id in order, for stable listing pages.
+    order: BTreeSet<TrackId>,
     index: VectorIndex<TrackId>,
     space: FeatureSpace,
     /// Genre profiles per level, computed on first use after a write.
@@ -111,6 +116,7 @@ impl Catalog {
 
     fn assemble(tracks: Vec<Track>, index: VectorIndex<TrackId>, space: FeatureSpace) -> Self {
         Catalog {
+            order: tracks.iter().map(|t| t.id).collect(),
             tracks: tracks.into_iter().map(|t| (t.id, Arc::new(t))).collect(),
             index,
             space,
@@ -126,6 +132,7 @@ impl Catalog {
         for track in tracks {
             let vector = self.space.encode(&track.features.values());
             self.index.upsert(track.id, &vector)?;
+            self.order.insert(track.id);
             self.tracks.insert(track.id, Arc::new(track));
         }
         self.after_write();
@@ -138,6 +145,7 @@ impl Catalog {
             .iter()
             .filter(|id| {
                 self.index.remove(id);
+                self.order.remove(id);
                 self.tracks.remove(id).is_some()
             })
             .count();
@@ -179,7 +187,7 @@ impl Catalog {
 
     /// Every track, in id order.
     pub fn tracks(&self) -> impl Iterator<Item = &Arc<Track>> {
-        self.tracks.values()
+        self.order.iter().map(|id| &self.tracks[id])
     }
 
     /// Up to `first` tracks matching `filter`, in id order, starting after
@@ -192,9 +200,9 @@ impl Catalog {
     ) -> (Vec<Arc<Track>>, bool) {
         let start = after.map_or(Bound::Unbounded, Bound::Excluded);
         let mut matching = self
-            .tracks
+            .order
             .range((start, Bound::Unbounded))
-            .map(|(_, t)| t)
+            .map(|id| &self.tracks[id])
             .filter(|t| filter.matches(t));
         let page: Vec<Arc<Track>> = matching.by_ref().take(first).cloned().collect();
         let more = matching.next().is_some();

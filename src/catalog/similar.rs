@@ -71,11 +71,12 @@ impl Catalog {
         filter: &TrackFilter,
         exclude: &[TrackId],
     ) -> Result<Vec<Neighbour>> {
+        let no_filter = filter.is_empty();
         let accept = |id: &TrackId| {
             !exclude.contains(id)
-                && (filter.is_empty() || self.tracks.get(id).is_some_and(|t| filter.matches(t)))
+                && (no_filter || self.tracks.get(id).is_some_and(|t| filter.matches(t)))
         };
-        let unfiltered = filter.is_empty() && exclude.is_empty();
+        let unfiltered = no_filter && exclude.is_empty();
         let hits =
             self.index
                 .search(vector, first, if unfiltered { None } else { Some(&accept) })?;

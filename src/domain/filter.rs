@@ -66,12 +66,20 @@ impl TrackFilter {
 
     /// Whether the filter lets every track through.
     pub fn is_empty(&self) -> bool {
-        *self == TrackFilter::default()
+        self.genres.is_empty()
+            && self.subgenres.is_empty()
+            && self.artists.is_empty()
+            && self.albums.is_empty()
+            && self.min_popularity.is_none()
+            && self.max_popularity.is_none()
+            && self.min_year.is_none()
+            && self.max_year.is_none()
+            && self.exclude.is_empty()
     }
 
     /// Whether `track` satisfies every condition.
     pub fn matches(&self, track: &Track) -> bool {
-        if self.exclude.contains(&track.id) {
+        if !self.exclude.is_empty() && self.exclude.contains(&track.id) {
             return false;
         }
         let album = &track.album;

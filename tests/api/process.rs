@@ -31,7 +31,10 @@ async fn serve_starts_empty_imports_and_stops_cleanly_on_sigterm() {
             break url;
         }
     };
-    assert!(log.contains("the catalog is empty") && log.contains("timbre import"), "{log}");
+    assert!(
+        log.contains("the catalog is empty") && log.contains("timbre import"),
+        "{log}"
+    );
     // Keep draining the log so the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
 
@@ -46,8 +49,15 @@ async fn serve_starts_empty_imports_and_stops_cleanly_on_sigterm() {
         .unwrap();
     assert_eq!(ready["tracks"], 0);
 
-    Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
-    let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(status.success(), "{status:?}");
     assert!(data.join("index/manifest.json").exists());
 
@@ -58,5 +68,9 @@ async fn serve_starts_empty_imports_and_stops_cleanly_on_sigterm() {
         .arg(&csv)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
