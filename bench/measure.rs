@@ -97,10 +97,12 @@ async fn main() -> anyhow::Result<()> {
     // Latency of similar(first: 10), single thread, in process.
     let graph = Arc::new(Catalog::build(
         tracks.clone(),
-        IndexParams {
-            exact_below: 0,
-            ..Default::default()
-        },
+        IndexParams::default().graph_only(),
+    )?);
+    let auto = Arc::new(Catalog::build(tracks.clone(), IndexParams::default())?);
+    let exact = Arc::new(Catalog::build(
+        tracks.clone(),
+        IndexParams::default().exact_only(),
     )?);
     let seeds: Vec<_> = graph.tracks().map(|t| t.id).collect();
     let none = TrackFilter::default();
@@ -112,18 +114,11 @@ async fn main() -> anyhow::Result<()> {
         ("similar(first: 10)", &none),
         ("similar(first: 10, genre rock)", &rock),
     ] {
-        for (mode_name, exact_below) in [("hnsw", 0usize), ("exact scan baseline", usize::MAX)] {
-            let catalog = if exact_below == 0 {
-                Arc::clone(&graph)
-            } else {
-                Arc::new(Catalog::build(
-                    tracks.clone(),
-                    IndexParams {
-                        exact_below,
-                        ..Default::default()
-                    },
-                )?)
-            };
+        for (mode_name, catalog) in [
+            ("default (auto)", &auto),
+            ("hnsw graph only", &graph),
+            ("exact scan baseline", &exact),
+        ] {
             let mut lat = Vec::with_capacity(10_000);
             for i in 0..10_000 {
                 let seed = Seed::Track(seeds[(i * 7919) % seeds.len()]);

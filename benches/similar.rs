@@ -29,22 +29,8 @@ fn similar(c: &mut Criterion) {
         return;
     };
     let (tracks, _) = ingest::read(&Source::Path(path), None).unwrap();
-    let graph = Catalog::build(
-        tracks.clone(),
-        IndexParams {
-            exact_below: 0,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let exact = Catalog::build(
-        tracks,
-        IndexParams {
-            exact_below: usize::MAX,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let graph = Catalog::build(tracks.clone(), IndexParams::default().graph_only()).unwrap();
+    let exact = Catalog::build(tracks, IndexParams::default().exact_only()).unwrap();
     let seeds: Vec<_> = graph.tracks().step_by(97).map(|t| t.id).collect();
     let none = TrackFilter::default();
     let rock = TrackFilter {

@@ -21,6 +21,9 @@ use crate::store::{self, TrackStore, UpsertStats};
 /// Tracks are written to the store in batches of this many.
 const WRITE_BATCH: usize = 5_000;
 
+/// Batches smaller than this are always inserted one by one.
+const REBUILD_MIN: usize = 1_000;
+
 /// How the catalog was brought up at start.
 #[derive(Debug, Clone, PartialEq)]
 pub enum IndexOrigin {
@@ -88,10 +91,11 @@ impl TrackService {
         self.store.as_ref()
     }
 
-    /// Stores tracks and makes them searchable. When the batch is larger
-    /// than the catalog (a first import), the catalog is rebuilt from
-    /// scratch instead, which refits the feature space to the new data and
-    /// builds the graph on every core.
+    /// Stores tracks and makes them searchable. A batch of at least a
+    /// quarter of the catalog (a first import, a re-import) rebuilds the
+    /// catalog instead: building the graph on every core is faster than
+    /// inserting that many nodes one by one, and it refits the feature space
+    /// to the new data.
     ///
     /// # Errors
     /// A store or index error. Tracks of batches already stored stay stored
@@ -107,7 +111,7 @@ impl TrackService {
         let catalog = Arc::clone(&self.catalog);
         let params = self.params;
         blocking(move || {
-            let rebuild = tracks.len() > catalog.read().len();
+            let rebuild = tracks.len() >= REBUILD_MIN.max(catalog.read().len() / 4);
             if rebuild {
                 let mut all: Vec<Track> = {
                     let current = catalog.read();

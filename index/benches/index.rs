@@ -41,10 +41,7 @@ fn build(c: &mut Criterion) {
 fn search(c: &mut Criterion) {
     let data = vectors(28_000, 7);
     let queries = vectors(500, 11);
-    let params = IndexParams {
-        exact_below: 0,
-        ..IndexParams::default()
-    };
+    let params = IndexParams::default().graph_only();
     let index = VectorIndex::build(DIM, params, data).unwrap();
     let mut group = c.benchmark_group("search_k10_28k");
     for (name, mode) in [("graph", SearchMode::Graph), ("exact", SearchMode::Exact)] {

@@ -28,10 +28,17 @@ pub struct IndexParams {
     /// [`crate::VectorIndex::needs_compaction`] says the graph should be
     /// rebuilt. Default 0.25.
     pub compaction_ratio: f32,
-    /// Catalogues with at most this many live vectors are searched exactly:
-    /// a scan of a few thousand short vectors is as fast as a graph walk and
-    /// always has recall 1.0. Default 2,000.
+    /// Indexes with at most this many live vectors are searched exactly: a
+    /// scan of short vectors is as fast as a graph walk up to tens of
+    /// thousands of them, and always has recall 1.0. Measured on the shared
+    /// dataset (28k tracks, 13 dimensions): exact 0.3 ms, graph 0.5 ms per
+    /// query. Default 50,000.
     pub exact_below: usize,
+    /// The same threshold for searches with a filter. hnsw_rs does not stop a
+    /// filtered walk early, so filtered graph searches cost several times an
+    /// unfiltered one (shared dataset, genre filter: exact 1.5 ms, graph
+    /// 4.9 ms). Default 500,000.
+    pub exact_below_filtered: usize,
 }
 
 impl Default for IndexParams {
@@ -42,12 +49,32 @@ impl Default for IndexParams {
             ef_search: 64,
             max_layers: 16,
             compaction_ratio: 0.25,
-            exact_below: 2_000,
+            exact_below: 50_000,
+            exact_below_filtered: 500_000,
         }
     }
 }
 
 impl IndexParams {
+    /// These parameters with the exact paths switched off: every search
+    /// walks the graph. For recall measurement and benchmarks.
+    pub fn graph_only(self) -> Self {
+        IndexParams {
+            exact_below: 0,
+            exact_below_filtered: 0,
+            ..self
+        }
+    }
+
+    /// These parameters with every search exact: the baseline of benchmarks.
+    pub fn exact_only(self) -> Self {
+        IndexParams {
+            exact_below: usize::MAX,
+            exact_below_filtered: usize::MAX,
+            ..self
+        }
+    }
+
     /// Checks every parameter against the range the graph accepts.
     ///
     /// # Errors

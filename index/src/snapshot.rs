@@ -250,10 +250,7 @@ mod tests {
             let x = i as f32;
             (format!("k{i}"), vec![x.sin(), x.cos(), (x * 0.1).sin()])
         });
-        let params = IndexParams {
-            exact_below: 0,
-            ..Default::default()
-        };
+        let params = IndexParams::default().graph_only();
         let mut index = VectorIndex::build(3, params, items).unwrap();
         index.remove(&"k7".to_string());
         index

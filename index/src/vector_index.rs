@@ -202,7 +202,7 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
     }
 
     /// Adopts the query-time parameters of `params` (`ef_search`,
-    /// `exact_below`, `compaction_ratio`). Returns `false`, changing
+    /// `exact_below*`, `compaction_ratio`). Returns `false`, changing
     /// nothing, when `params` would shape the graph differently (M,
     /// ef_construction, layers): that takes a rebuild.
     pub fn retune(&mut self, params: IndexParams) -> bool {
@@ -283,7 +283,7 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
         let ef = ef.unwrap_or(self.params.ef_search);
         let found = match mode {
             SearchMode::Exact => exact(),
-            SearchMode::Auto if self.len() <= self.params.exact_below => exact(),
+            SearchMode::Auto if self.len() <= self.exact_threshold(filter.is_some()) => exact(),
             SearchMode::Graph => self.graph_search(query, k, ef, filter.is_some(), &accept),
             SearchMode::Auto => {
                 let found = self.graph_search(query, k, ef, filter.is_some(), &accept);
@@ -307,6 +307,14 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
 }
 
 impl<K: Clone + Eq + Hash> VectorIndex<K> {
+    fn exact_threshold(&self, filtered: bool) -> usize {
+        if filtered {
+            self.params.exact_below_filtered
+        } else {
+            self.params.exact_below
+        }
+    }
+
     /// A graph search. hnsw_rs stops a walk early only when it has no
     /// filter, so without a caller's filter the walk runs unfiltered, asking
     /// for a few more neighbours than needed when tombstones could take their
@@ -344,10 +352,7 @@ mod tests {
     }
 
     fn graph_only() -> IndexParams {
-        IndexParams {
-            exact_below: 0,
-            ..Default::default()
-        }
+        IndexParams::default().graph_only()
     }
 
     #[test]

@@ -124,12 +124,20 @@ impl Catalog {
         }
     }
 
-    /// Inserts or replaces tracks in the catalog and the index.
+    /// Inserts or replaces tracks in the catalog and the index. A track
+    /// equal to the one held already changes nothing (replays are free).
     ///
     /// # Errors
     /// An index error; tracks before the failing one stay applied.
     pub fn upsert(&mut self, tracks: impl IntoIterator<Item = Track>) -> Result<()> {
         for track in tracks {
+            if self
+                .tracks
+                .get(&track.id)
+                .is_some_and(|held| **held == track)
+            {
+                continue;
+            }
             let vector = self.space.encode(&track.features.values());
             self.index.upsert(track.id, &vector)?;
             self.order.insert(track.id);
@@ -302,6 +310,18 @@ pub(crate) mod tests {
             catalog.genre("a", GenreLevel::Genre).unwrap().track_count,
             1
         );
+    }
+
+    #[test]
+    fn upserting_an_unchanged_track_leaves_no_tombstone() {
+        let mut catalog = catalog_of(&[(0.1, "a"), (0.2, "b")]);
+        let same = (**catalog.tracks().next().unwrap()).clone();
+        catalog.upsert([same.clone()]).unwrap();
+        assert_eq!(catalog.index().dead_count(), 0);
+        let mut changed = same;
+        changed.features.energy = 0.7;
+        catalog.upsert([changed]).unwrap();
+        assert_eq!((catalog.index().dead_count(), catalog.len()), (1, 2));
     }
 
     #[test]

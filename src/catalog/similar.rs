@@ -71,15 +71,19 @@ impl Catalog {
         filter: &TrackFilter,
         exclude: &[TrackId],
     ) -> Result<Vec<Neighbour>> {
-        let no_filter = filter.is_empty();
-        let accept = |id: &TrackId| {
-            !exclude.contains(id)
-                && (no_filter || self.tracks.get(id).is_some_and(|t| filter.matches(t)))
+        let hits = if filter.is_empty() {
+            // Excluding a few seeds needs no filter: ask for that many more
+            // and drop them, which keeps the index on its fastest path.
+            let mut hits = self.index.search(vector, first + exclude.len(), None)?;
+            hits.retain(|h| !exclude.contains(&h.key));
+            hits.truncate(first);
+            hits
+        } else {
+            let accept = |id: &TrackId| {
+                !exclude.contains(id) && self.tracks.get(id).is_some_and(|t| filter.matches(t))
+            };
+            self.index.search(vector, first, Some(&accept))?
         };
-        let unfiltered = no_filter && exclude.is_empty();
-        let hits =
-            self.index
-                .search(vector, first, if unfiltered { None } else { Some(&accept) })?;
         Ok(hits
             .into_iter()
             .filter_map(|hit| {

@@ -12,10 +12,7 @@ fn recall_at_10_is_at_least_0_99_on_the_shared_dataset() {
     let Some(path) = shared_dataset() else { return };
     let (tracks, _) = ingest::read(&Source::Path(path), None).unwrap();
     // Graph search only: the automatic exact path must not flatter recall.
-    let params = IndexParams {
-        exact_below: 0,
-        ..IndexParams::default()
-    };
+    let params = IndexParams::default().graph_only();
     let catalog = Catalog::build(tracks, params).unwrap();
     let index = catalog.index();
 
