@@ -314,14 +314,14 @@ pub(crate) mod tests {
 
     #[test]
     fn upserting_an_unchanged_track_leaves_no_tombstone() {
-        let mut catalog = catalog_of(&[(0.1, "a"), (0.2, "b")]);
+        let mut catalog = catalog_of(&[(0.1, "a"), (0.2, "b"), (0.3, "a"), (0.4, "b"), (0.5, "a")]);
         let same = (**catalog.tracks().next().unwrap()).clone();
         catalog.upsert([same.clone()]).unwrap();
         assert_eq!(catalog.index().dead_count(), 0);
         let mut changed = same;
         changed.features.energy = 0.7;
         catalog.upsert([changed]).unwrap();
-        assert_eq!((catalog.index().dead_count(), catalog.len()), (1, 2));
+        assert_eq!((catalog.index().dead_count(), catalog.len()), (1, 5));
     }
 
     #[test]
