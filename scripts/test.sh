@@ -1,13 +1,46 @@
 #!/usr/bin/env bash
 # Runs timbre's whole test suite: unit tests, the index crate's tests, the
 # black-box API tests against a server on port 0, the recall test on the
-# shared dataset and the schema check. CI runs exactly this (.ci/run).
+# shared dataset, the schema check, and the store contract and MongoDB tests
+# against a real MongoDB-wire server (SecantusDB) on loopback, which this
+# script installs (cached in ~/.cache/timbre) and starts on a free port.
+# CI runs exactly this (.ci/run).
 #
 # The shared dataset is read from ../shared/data/spotify_songs.csv (or
-# $TIMBRE_DATASET). With CI=true, tests that need it fail when it is absent;
-# elsewhere they say so and pass over it.
+# $TIMBRE_DATASET). With CI=true, tests that need it or a server fail when
+# it is absent; elsewhere they say so and pass over it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+eval "$(scripts/services.sh)"
+
+state=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$state"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+wait_for_port() {
+  for _ in $(seq 1 100); do
+    (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "server on port $1 did not start; its log:" >&2
+  cat "$2" >&2
+  return 1
+}
+
+mongo_port=$(free_port)
+"$TIMBRE_SECANTUSD" --host 127.0.0.1 --port "$mongo_port" --storage-path :memory: --log-level WARNING \
+  >"$state/mongo.log" 2>&1 &
+pids+=($!)
+wait_for_port "$mongo_port" "$state/mongo.log"
+export TIMBRE_TEST_MONGODB_URI="mongodb://127.0.0.1:$mongo_port/"
 
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 cargo test --workspace --all-targets --locked "$@"

@@ -34,6 +34,10 @@ pub struct CommonFlags {
     #[arg(long, value_name = "DIR")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
+    /// Use MongoDB at this URI as the store (also TIMBRE_MONGODB_URI).
+    #[arg(long, value_name = "URI")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mongodb_uri: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -33,6 +33,23 @@ pub struct Config {
     pub limits: Limits,
     /// Parameters of the HNSW index.
     pub index: IndexParams,
+    /// MongoDB connection string; when set, MongoDB is the store instead of
+    /// the embedded one. May hold a password: never logged.
+    pub mongodb_uri: Option<Secret>,
+    /// MongoDB database name. Default `timbre`.
+    pub mongodb_database: String,
+}
+
+/// A setting that may hold a password. Its `Debug` form is redacted, so a
+/// logged configuration never shows it.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::store::redact(&self.0))
+    }
 }
 
 /// How log lines are written.
@@ -54,6 +71,8 @@ impl Default for Config {
             workers: 0,
             limits: Limits::default(),
             index: IndexParams::default(),
+            mongodb_uri: None,
+            mongodb_database: "timbre".into(),
         }
     }
 }
@@ -166,6 +185,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.listen, "127.0.0.1:1");
+    }
+
+    #[test]
+    fn the_mongodb_password_is_redacted_in_debug_output() {
+        let config = Config {
+            mongodb_uri: Some(Secret("mongodb://app:hunter2@db:27017/".into())),
+            ..Config::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter2") && shown.contains("app:***@db"), "{shown}");
     }
 
     #[test]

@@ -8,15 +8,15 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use parking_lot::RwLock;
 use timbre_index::{IndexParams, VectorIndex};
 
 use crate::catalog::Catalog;
-use crate::domain::{FeatureSpace, Track, TrackId};
+use crate::domain::{genre, FeatureSpace, GenreLevel, GenreProfile, Track, TrackId, TrendQuery, YearTrend};
 use crate::error::{Error, Result};
-use crate::store::{self, TrackStore, UpsertStats};
+use crate::store::{self, StoreError, TrackStore, UpsertStats};
 
 /// Tracks are written to the store in batches of this many.
 const WRITE_BATCH: usize = 5_000;
@@ -48,6 +48,16 @@ pub struct TrackService {
     snapshot_dir: Option<PathBuf>,
     params: IndexParams,
     writer: tokio::sync::Mutex<()>,
+    health: parking_lot::Mutex<StoreHealth>,
+}
+
+/// Whether the store answered its last call, and since when it has not.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoreHealth {
+    /// When the store stopped answering; `None` while it answers.
+    pub down_since: Option<SystemTime>,
+    /// The last error, while down.
+    pub error: Option<String>,
 }
 
 impl TrackService {
@@ -74,6 +84,7 @@ impl TrackService {
             snapshot_dir,
             params,
             writer: tokio::sync::Mutex::new(()),
+            health: parking_lot::Mutex::default(),
         };
         if let IndexOrigin::Rebuilt { .. } = origin {
             service.save_snapshot().await?;
@@ -91,6 +102,89 @@ impl TrackService {
         self.store.as_ref()
     }
 
+    /// Records the outcome of a store call: an unavailable store marks the
+    /// service degraded (from the first failure on), any success clears it.
+    fn note<T>(&self, outcome: &store::Result<T>) {
+        let mut health = self.health.lock();
+        match outcome {
+            Err(StoreError::Unavailable(e)) => {
+                if health.down_since.is_none() {
+                    tracing::warn!(error = e.as_str(), "the store became unavailable; serving from memory");
+                    health.down_since = Some(SystemTime::now());
+                }
+                health.error = Some(e.clone());
+            }
+            Err(_) => {}
+            Ok(_) => {
+                if health.down_since.take().is_some() {
+                    tracing::info!("the store is available again");
+                }
+                health.error = None;
+            }
+        }
+    }
+
+    /// Pings the store (within `timeout`) and returns its health.
+    pub async fn check_store(&self, timeout: Duration) -> StoreHealth {
+        let outcome = match tokio::time::timeout(timeout, self.store.ping()).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(StoreError::Unavailable(format!("no answer within {timeout:?}"))),
+        };
+        self.note(&outcome);
+        self.health.lock().clone()
+    }
+
+    /// Tracks by id, from the system of record when the store serves
+    /// metadata (one batched round trip), from memory otherwise or while the
+    /// store is unavailable.
+    ///
+    /// # Errors
+    /// A store error other than unavailability.
+    pub async fn tracks_by_ids(&self, ids: &[TrackId]) -> Result<Vec<Arc<Track>>> {
+        if self.store.serves_metadata() {
+            let outcome = self.store.get_many(ids).await;
+            self.note(&outcome);
+            match outcome {
+                Ok(tracks) => return Ok(tracks.into_iter().map(Arc::new).collect()),
+                Err(StoreError::Unavailable(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(self.read_now(|c| ids.iter().filter_map(|id| c.get(id).cloned()).collect()))
+    }
+
+    /// Genre profiles, computed by the store when it can (MongoDB
+    /// aggregations), by the domain code over the catalog otherwise or while
+    /// the store is unavailable.
+    ///
+    /// # Errors
+    /// A store error other than unavailability.
+    pub async fn genre_profiles(&self, level: GenreLevel) -> Result<Arc<Vec<GenreProfile>>> {
+        let outcome = self.store.genre_profiles(level).await;
+        self.note(&outcome);
+        match outcome {
+            Ok(Some(profiles)) => return Ok(Arc::new(profiles)),
+            Ok(None) | Err(StoreError::Unavailable(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        self.read(move |c| c.genres(level)).await
+    }
+
+    /// Genre trends by release year, computed like [`Self::genre_profiles`].
+    ///
+    /// # Errors
+    /// A store error other than unavailability.
+    pub async fn genre_trends(&self, query: TrendQuery) -> Result<Vec<YearTrend>> {
+        let outcome = self.store.genre_trends(&query).await;
+        self.note(&outcome);
+        match outcome {
+            Ok(Some(trends)) => return Ok(trends),
+            Ok(None) | Err(StoreError::Unavailable(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        self.read(move |c| genre::trends(c.tracks().map(|t| t.as_ref()), &query)).await
+    }
+
     /// Stores tracks and makes them searchable. A batch of at least a
     /// quarter of the catalog (a first import, a re-import) rebuilds the
     /// catalog instead: building the graph on every core is faster than
@@ -103,11 +197,27 @@ impl TrackService {
     pub async fn upsert(&self, tracks: Vec<Track>) -> Result<UpsertStats> {
         let _writer = self.writer.lock().await;
         let mut stats = UpsertStats::default();
+        let mut stored = 0;
+        let mut failure = None;
         for batch in tracks.chunks(WRITE_BATCH) {
-            let s = self.store.upsert(batch).await?;
-            stats.inserted += s.inserted;
-            stats.replaced += s.replaced;
+            let outcome = self.store.upsert(batch).await;
+            self.note(&outcome);
+            match outcome {
+                Ok(s) => {
+                    stats.inserted += s.inserted;
+                    stats.replaced += s.replaced;
+                    stored += batch.len();
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
         }
+        // What the store accepted becomes searchable even when a later batch
+        // failed: the catalog never lags the store by a failed write.
+        let mut tracks = tracks;
+        tracks.truncate(stored);
         let catalog = Arc::clone(&self.catalog);
         let params = self.params;
         blocking(move || {
@@ -132,7 +242,10 @@ impl TrackService {
             }
         })
         .await??;
-        Ok(stats)
+        match failure {
+            Some(e) => Err(e.into()),
+            None => Ok(stats),
+        }
     }
 
     /// Deletes tracks from the store, the catalog and the index; returns how
@@ -142,7 +255,9 @@ impl TrackService {
     /// A store error (then nothing was removed from the catalog).
     pub async fn delete(&self, ids: Vec<TrackId>) -> Result<usize> {
         let _writer = self.writer.lock().await;
-        let removed = self.store.delete(&ids).await?;
+        let outcome = self.store.delete(&ids).await;
+        self.note(&outcome);
+        let removed = outcome?;
         let catalog = Arc::clone(&self.catalog);
         blocking(move || catalog.write().remove(&ids)).await?;
         Ok(removed)

@@ -13,17 +13,31 @@ use crate::error::{Error, Result};
 use crate::http::{self, GraphiQl};
 use crate::ingest::{self, ImportReport, Source};
 use crate::service::{Startup, TrackService};
-use crate::store::EmbeddedStore;
+use crate::store::{EmbeddedStore, MongoStore, TrackStore};
 
-/// Opens the embedded store in the data directory and brings up the catalog.
+/// Opens the store (MongoDB when a URI is configured, else the embedded
+/// store in the data directory) and brings up the catalog.
 ///
 /// # Errors
 /// The store cannot be opened or read.
 pub async fn open_service(config: &Config) -> Result<(Arc<TrackService>, Startup)> {
-    let store = EmbeddedStore::open(&config.data_dir)?;
-    let (service, startup) =
-        TrackService::open(Arc::new(store), Some(config.snapshot_dir()), config.index).await?;
+    let store = open_store(config).await?;
+    let (service, startup) = TrackService::open(store, Some(config.snapshot_dir()), config.index).await?;
     Ok((Arc::new(service), startup))
+}
+
+/// The configured store.
+///
+/// # Errors
+/// The store cannot be opened (or MongoDB not reached).
+pub async fn open_store(config: &Config) -> Result<Arc<dyn TrackStore>> {
+    Ok(match &config.mongodb_uri {
+        Some(uri) => {
+            tracing::info!(uri = ?uri, database = config.mongodb_database.as_str(), "using MongoDB as the store");
+            Arc::new(MongoStore::connect(&uri.0, &config.mongodb_database, None).await?)
+        }
+        None => Arc::new(EmbeddedStore::open(&config.data_dir)?),
+    })
 }
 
 /// Reads `source` (with an optional audio-features document) and stores its

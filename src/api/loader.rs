@@ -1,5 +1,6 @@
 //! The DataLoader through which resolvers fetch tracks by id, so that a
-//! list of 50 results costs one batched lookup instead of 50.
+//! list of 50 results costs one batched lookup (one `$in` query on MongoDB)
+//! instead of 50.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,10 +28,7 @@ impl Loader<TrackId> for TrackLoader {
     type Error = Arc<crate::error::Error>;
 
     async fn load(&self, keys: &[TrackId]) -> Result<HashMap<TrackId, Arc<Track>>, Self::Error> {
-        Ok(self.service.read_now(|catalog| {
-            keys.iter()
-                .filter_map(|id| catalog.get(id).map(|t| (*id, Arc::clone(t))))
-                .collect()
-        }))
+        let tracks = self.service.tracks_by_ids(keys).await.map_err(Arc::new)?;
+        Ok(tracks.into_iter().map(|t| (t.id, t)).collect())
     }
 }

@@ -8,7 +8,7 @@ mod inputs;
 mod loader;
 mod query;
 mod recommendation;
-mod track;
+pub(crate) mod track;
 
 use std::sync::Arc;
 

@@ -12,10 +12,10 @@ use super::genre::{GenreLevel, GenreObject};
 use super::inputs::{parse_ids, FeaturesInput, TasteSeedInput, TrackFilterInput};
 use super::loader::TrackLoader;
 use super::recommendation::{GenreSuggestionObject, SimilarTrack};
-use super::track::TrackObject;
+use super::track::{FeatureName, TrackObject};
 use super::Limits;
 use crate::catalog::Seed;
-use crate::domain::{TrackFilter, TrackId};
+use crate::domain::{TrackFilter, TrackId, TrendQuery, YearTrend};
 use crate::error::Error;
 use crate::service::TrackService;
 
@@ -128,8 +128,7 @@ impl QueryRoot {
         ctx: &Context<'_>,
         #[graphql(default)] level: GenreLevel,
     ) -> async_graphql::Result<Vec<GenreObject>> {
-        let level = level.into();
-        let all = service(ctx).read(move |c| c.genres(level)).await.api()?;
+        let all = service(ctx).genre_profiles(level.into()).await.api()?;
         Ok(all.iter().cloned().map(GenreObject).collect())
     }
 
@@ -212,6 +211,39 @@ impl QueryRoot {
         Ok(found.into_iter().map(GenreSuggestionObject).collect())
     }
 
+    /// Per genre and release year: track count, mean popularity and the
+    /// mean of each audio feature, for trend dashboards. `genres` empty or
+    /// absent means every genre; `from` and `to` bound the release years
+    /// (inclusive). Computed by MongoDB aggregations when MongoDB is the
+    /// store, over the in-memory catalog otherwise.
+    async fn genre_trends(
+        &self,
+        ctx: &Context<'_>,
+        genres: Option<Vec<String>>,
+        from: Option<i32>,
+        to: Option<i32>,
+        #[graphql(default)] level: GenreLevel,
+    ) -> async_graphql::Result<Vec<GenreTrend>> {
+        let year = |y: Option<i32>| {
+            y.map(|y| u16::try_from(y).ok().filter(|y| *y <= 9999))
+                .map(|y| y.ok_or_else(|| Code::InvalidArgument.error("years lie within 0..=9999")))
+                .transpose()
+        };
+        let query = TrendQuery {
+            level: level.into(),
+            genres: genres.unwrap_or_default().iter().map(|g| g.trim().to_lowercase()).collect(),
+            from: year(from)?,
+            to: year(to)?,
+        };
+        if let (Some(f), Some(t)) = (query.from, query.to) {
+            if f > t {
+                return Err(Code::InvalidArgument.error(format!("year range {f}..{t} is empty")));
+            }
+        }
+        let trends = service(ctx).genre_trends(query).await.api()?;
+        Ok(trends.into_iter().map(GenreTrend::from).collect())
+    }
+
     /// Size of the catalog and the state of its index, for operators.
     async fn catalog(&self, ctx: &Context<'_>) -> async_graphql::Result<CatalogInfo> {
         service(ctx)
@@ -224,6 +256,41 @@ impl QueryRoot {
             })
             .await
             .api()
+    }
+}
+
+/// One genre in one release year.
+#[derive(SimpleObject)]
+pub struct GenreTrend {
+    genre: String,
+    year: i32,
+    track_count: usize,
+    /// Mean popularity (0 to 100) of the tracks that have one.
+    popularity: Option<f64>,
+    /// Mean of each audio feature, in the feature's units.
+    features: Vec<FeatureMean>,
+}
+
+/// The mean of one feature.
+#[derive(SimpleObject)]
+pub struct FeatureMean {
+    feature: FeatureName,
+    mean: f64,
+}
+
+impl From<YearTrend> for GenreTrend {
+    fn from(t: YearTrend) -> Self {
+        GenreTrend {
+            genre: t.genre,
+            year: i32::from(t.year),
+            track_count: t.track_count,
+            popularity: t.popularity,
+            features: t
+                .features
+                .into_iter()
+                .map(|(f, mean)| FeatureMean { feature: f.into(), mean })
+                .collect(),
+        }
     }
 }
 

@@ -172,3 +172,96 @@ mod tests {
         assert_eq!(subs[0].name, "dance pop");
     }
 }
+
+/// One genre in one release year: how many tracks, how popular, and the
+/// mean of each audio feature. The unit of genre-trend dashboards.
+#[derive(Debug, Clone, PartialEq)]
+pub struct YearTrend {
+    pub genre: String,
+    pub year: u16,
+    pub track_count: usize,
+    /// Mean popularity of the tracks that have one.
+    pub popularity: Option<f64>,
+    /// Mean of every feature any of the tracks knows.
+    pub features: Vec<(Feature, f64)>,
+}
+
+/// Which trends to compute: genres (all when empty) and an inclusive range
+/// of release years (open ends allowed).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrendQuery {
+    pub level: GenreLevel,
+    /// Lower-case names.
+    pub genres: Vec<String>,
+    pub from: Option<u16>,
+    pub to: Option<u16>,
+}
+
+impl TrendQuery {
+    fn wants_year(&self, year: u16) -> bool {
+        self.from.is_none_or(|f| year >= f) && self.to.is_none_or(|t| year <= t)
+    }
+}
+
+/// Trends per genre and release year over `tracks`, sorted by genre, then
+/// year. Tracks without a release year are left out.
+pub fn trends<'a>(tracks: impl IntoIterator<Item = &'a Track>, query: &TrendQuery) -> Vec<YearTrend> {
+    let mut groups: BTreeMap<(&'a str, u16), GenreAccumulator> = BTreeMap::new();
+    for track in tracks {
+        let Some(year) = track.release_year().filter(|y| query.wants_year(*y)) else {
+            continue;
+        };
+        for name in query.level.of(track) {
+            if !query.genres.is_empty() && !query.genres.contains(name) {
+                continue;
+            }
+            let acc = groups.entry((name.as_str(), year)).or_default();
+            acc.tracks += 1;
+            if let Some(p) = track.popularity {
+                acc.popularity.add(f64::from(p));
+            }
+            for feature in Feature::ALL {
+                if let Some(x) = track.features.get(feature) {
+                    acc.features[feature as usize].add(x);
+                }
+            }
+        }
+    }
+    groups
+        .into_iter()
+        .map(|((genre, year), acc)| YearTrend {
+            genre: genre.to_string(),
+            year,
+            track_count: acc.tracks,
+            popularity: acc.popularity.summary().map(|s| s.mean),
+            features: Feature::ALL
+                .into_iter()
+                .filter_map(|f| acc.features[f as usize].summary().map(|s| (f, s.mean)))
+                .collect(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod trend_tests {
+    use super::super::track::tests_support::track;
+    use super::*;
+
+    #[test]
+    fn trends_group_by_genre_and_year_within_the_range() {
+        let mut a = track("0000000000000000000001", &["pop"], "A", 40, 2000);
+        a.features.energy = 0.2;
+        let mut b = track("0000000000000000000002", &["pop"], "B", 60, 2000);
+        b.features.energy = 0.4;
+        let c = track("0000000000000000000003", &["pop", "rock"], "C", 10, 2010);
+        let query = TrendQuery { genres: vec!["pop".into()], to: Some(2005), ..Default::default() };
+        let found = trends([&a, &b, &c], &query);
+        assert_eq!(found.len(), 1);
+        let t = &found[0];
+        assert_eq!((t.genre.as_str(), t.year, t.track_count), ("pop", 2000, 2));
+        assert_eq!(t.popularity, Some(50.0));
+        let energy = t.features.iter().find(|(f, _)| *f == Feature::Energy).unwrap().1;
+        assert!((energy - 0.3).abs() < 1e-6);
+        assert_eq!(trends([&a, &b, &c], &TrendQuery::default()).len(), 3);
+    }
+}

@@ -13,5 +13,5 @@ pub use error::{DomainError, Result};
 pub use feature::{AudioFeatures, Feature, FeatureValues, RawFeatures};
 pub use feature_space::{Explanation, FeatureComparison, FeatureSpace};
 pub use filter::TrackFilter;
-pub use genre::{GenreLevel, GenreProfile, Summary};
+pub use genre::{GenreLevel, GenreProfile, Summary, TrendQuery, YearTrend};
 pub use track::{Album, Playlist, ReleaseDate, Track, TrackId};

@@ -4,12 +4,15 @@
 //! rebuilt from the store; the store is the system of record.
 
 mod embedded;
+mod mongo;
+mod mongo_analytics;
 
 use async_trait::async_trait;
 
-use crate::domain::{Track, TrackId};
+use crate::domain::{GenreLevel, GenreProfile, Track, TrackId, TrendQuery, YearTrend};
 
 pub use embedded::EmbeddedStore;
+pub use mongo::{redact, MongoStore};
 
 /// Result alias of the store layer.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -66,6 +69,24 @@ pub trait TrackStore: Send + Sync + 'static {
 
     /// Checks that the store answers.
     async fn ping(&self) -> Result<()>;
+
+    /// Whether track metadata should be read from the store (the system of
+    /// record) rather than from the in-memory catalog. The embedded store
+    /// holds exactly what the catalog holds, so it says no.
+    fn serves_metadata(&self) -> bool {
+        false
+    }
+
+    /// Genre profiles computed by the store itself, or `None` when the store
+    /// leaves that to the domain code over the catalog.
+    async fn genre_profiles(&self, _level: GenreLevel) -> Result<Option<Vec<GenreProfile>>> {
+        Ok(None)
+    }
+
+    /// Genre trends computed by the store itself, or `None` as above.
+    async fn genre_trends(&self, _query: &TrendQuery) -> Result<Option<Vec<YearTrend>>> {
+        Ok(None)
+    }
 }
 
 /// Reads every stored track, page by page.
