@@ -194,7 +194,10 @@ mod tests {
             ..Config::default()
         };
         let shown = format!("{config:?}");
-        assert!(!shown.contains("hunter2") && shown.contains("app:***@db"), "{shown}");
+        assert!(
+            !shown.contains("hunter2") && shown.contains("app:***@db"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -14,7 +14,9 @@ use parking_lot::RwLock;
 use timbre_index::{IndexParams, VectorIndex};
 
 use crate::catalog::Catalog;
-use crate::domain::{genre, FeatureSpace, GenreLevel, GenreProfile, Track, TrackId, TrendQuery, YearTrend};
+use crate::domain::{
+    genre, FeatureSpace, GenreLevel, GenreProfile, Track, TrackId, TrendQuery, YearTrend,
+};
 use crate::error::{Error, Result};
 use crate::store::{self, StoreError, TrackStore, UpsertStats};
 
@@ -58,7 +60,13 @@ pub struct StoreHealth {
     pub down_since: Option<SystemTime>,
     /// The last error, while down.
     pub error: Option<String>,
+    /// When a call last failed: while down, reads go straight to memory and
+    /// try the store again only every [`RETRY_EVERY`].
+    last_failure: Option<Instant>,
 }
+
+/// While the store is down, reads retry it this often.
+const RETRY_EVERY: Duration = Duration::from_secs(2);
 
 impl TrackService {
     /// Loads every track from the store and brings up the catalog: from the
@@ -109,10 +117,14 @@ impl TrackService {
         match outcome {
             Err(StoreError::Unavailable(e)) => {
                 if health.down_since.is_none() {
-                    tracing::warn!(error = e.as_str(), "the store became unavailable; serving from memory");
+                    tracing::warn!(
+                        error = e.as_str(),
+                        "the store became unavailable; serving from memory"
+                    );
                     health.down_since = Some(SystemTime::now());
                 }
                 health.error = Some(e.clone());
+                health.last_failure = Some(Instant::now());
             }
             Err(_) => {}
             Ok(_) => {
@@ -120,15 +132,28 @@ impl TrackService {
                     tracing::info!("the store is available again");
                 }
                 health.error = None;
+                health.last_failure = None;
             }
         }
+    }
+
+    /// Whether reads should ask the store: always while it is up, every
+    /// [`RETRY_EVERY`] while it is down, so a dead store costs a query no
+    /// time-out.
+    fn store_worth_asking(&self) -> bool {
+        self.health
+            .lock()
+            .last_failure
+            .is_none_or(|at| at.elapsed() >= RETRY_EVERY)
     }
 
     /// Pings the store (within `timeout`) and returns its health.
     pub async fn check_store(&self, timeout: Duration) -> StoreHealth {
         let outcome = match tokio::time::timeout(timeout, self.store.ping()).await {
             Ok(outcome) => outcome,
-            Err(_) => Err(StoreError::Unavailable(format!("no answer within {timeout:?}"))),
+            Err(_) => Err(StoreError::Unavailable(format!(
+                "no answer within {timeout:?}"
+            ))),
         };
         self.note(&outcome);
         self.health.lock().clone()
@@ -141,7 +166,7 @@ impl TrackService {
     /// # Errors
     /// A store error other than unavailability.
     pub async fn tracks_by_ids(&self, ids: &[TrackId]) -> Result<Vec<Arc<Track>>> {
-        if self.store.serves_metadata() {
+        if self.store.serves_metadata() && self.store_worth_asking() {
             let outcome = self.store.get_many(ids).await;
             self.note(&outcome);
             match outcome {
@@ -160,8 +185,13 @@ impl TrackService {
     /// # Errors
     /// A store error other than unavailability.
     pub async fn genre_profiles(&self, level: GenreLevel) -> Result<Arc<Vec<GenreProfile>>> {
-        let outcome = self.store.genre_profiles(level).await;
-        self.note(&outcome);
+        let outcome = if self.store_worth_asking() {
+            let outcome = self.store.genre_profiles(level).await;
+            self.note(&outcome);
+            outcome
+        } else {
+            Ok(None)
+        };
         match outcome {
             Ok(Some(profiles)) => return Ok(Arc::new(profiles)),
             Ok(None) | Err(StoreError::Unavailable(_)) => {}
@@ -175,14 +205,20 @@ impl TrackService {
     /// # Errors
     /// A store error other than unavailability.
     pub async fn genre_trends(&self, query: TrendQuery) -> Result<Vec<YearTrend>> {
-        let outcome = self.store.genre_trends(&query).await;
-        self.note(&outcome);
+        let outcome = if self.store_worth_asking() {
+            let outcome = self.store.genre_trends(&query).await;
+            self.note(&outcome);
+            outcome
+        } else {
+            Ok(None)
+        };
         match outcome {
             Ok(Some(trends)) => return Ok(trends),
             Ok(None) | Err(StoreError::Unavailable(_)) => {}
             Err(e) => return Err(e.into()),
         }
-        self.read(move |c| genre::trends(c.tracks().map(|t| t.as_ref()), &query)).await
+        self.read(move |c| genre::trends(c.tracks().map(|t| t.as_ref()), &query))
+            .await
     }
 
     /// Stores tracks and makes them searchable. A batch of at least a

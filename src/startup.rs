@@ -22,7 +22,8 @@ use crate::store::{EmbeddedStore, MongoStore, TrackStore};
 /// The store cannot be opened or read.
 pub async fn open_service(config: &Config) -> Result<(Arc<TrackService>, Startup)> {
     let store = open_store(config).await?;
-    let (service, startup) = TrackService::open(store, Some(config.snapshot_dir()), config.index).await?;
+    let (service, startup) =
+        TrackService::open(store, Some(config.snapshot_dir()), config.index).await?;
     Ok((Arc::new(service), startup))
 }
 

@@ -231,7 +231,11 @@ impl QueryRoot {
         };
         let query = TrendQuery {
             level: level.into(),
-            genres: genres.unwrap_or_default().iter().map(|g| g.trim().to_lowercase()).collect(),
+            genres: genres
+                .unwrap_or_default()
+                .iter()
+                .map(|g| g.trim().to_lowercase())
+                .collect(),
             from: year(from)?,
             to: year(to)?,
         };
@@ -288,7 +292,10 @@ impl From<YearTrend> for GenreTrend {
             features: t
                 .features
                 .into_iter()
-                .map(|(f, mean)| FeatureMean { feature: f.into(), mean })
+                .map(|(f, mean)| FeatureMean {
+                    feature: f.into(),
+                    mean,
+                })
                 .collect(),
         }
     }

@@ -205,7 +205,10 @@ impl TrendQuery {
 
 /// Trends per genre and release year over `tracks`, sorted by genre, then
 /// year. Tracks without a release year are left out.
-pub fn trends<'a>(tracks: impl IntoIterator<Item = &'a Track>, query: &TrendQuery) -> Vec<YearTrend> {
+pub fn trends<'a>(
+    tracks: impl IntoIterator<Item = &'a Track>,
+    query: &TrendQuery,
+) -> Vec<YearTrend> {
     let mut groups: BTreeMap<(&'a str, u16), GenreAccumulator> = BTreeMap::new();
     for track in tracks {
         let Some(year) = track.release_year().filter(|y| query.wants_year(*y)) else {
@@ -254,13 +257,22 @@ mod trend_tests {
         let mut b = track("0000000000000000000002", &["pop"], "B", 60, 2000);
         b.features.energy = 0.4;
         let c = track("0000000000000000000003", &["pop", "rock"], "C", 10, 2010);
-        let query = TrendQuery { genres: vec!["pop".into()], to: Some(2005), ..Default::default() };
+        let query = TrendQuery {
+            genres: vec!["pop".into()],
+            to: Some(2005),
+            ..Default::default()
+        };
         let found = trends([&a, &b, &c], &query);
         assert_eq!(found.len(), 1);
         let t = &found[0];
         assert_eq!((t.genre.as_str(), t.year, t.track_count), ("pop", 2000, 2));
         assert_eq!(t.popularity, Some(50.0));
-        let energy = t.features.iter().find(|(f, _)| *f == Feature::Energy).unwrap().1;
+        let energy = t
+            .features
+            .iter()
+            .find(|(f, _)| *f == Feature::Energy)
+            .unwrap()
+            .1;
         assert!((energy - 0.3).abs() < 1e-6);
         assert_eq!(trends([&a, &b, &c], &TrendQuery::default()).len(), 3);
     }

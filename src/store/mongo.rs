@@ -48,12 +48,16 @@ impl MongoStore {
         database: &str,
         on_command: Option<EventHandler<CommandEvent>>,
     ) -> Result<Self> {
-        let mut options = ClientOptions::parse(uri)
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("invalid MongoDB URI {}: {e}", redact(uri))))?;
+        let mut options = ClientOptions::parse(uri).await.map_err(|e| {
+            StoreError::Unavailable(format!("invalid MongoDB URI {}: {e}", redact(uri)))
+        })?;
         options.app_name.get_or_insert_with(|| "timbre".to_string());
-        options.server_selection_timeout.get_or_insert(Duration::from_secs(3));
-        options.connect_timeout.get_or_insert(Duration::from_secs(3));
+        options
+            .server_selection_timeout
+            .get_or_insert(Duration::from_secs(3));
+        options
+            .connect_timeout
+            .get_or_insert(Duration::from_secs(3));
         options.command_event_handler = on_command;
         let client = Client::with_options(options).map_err(map_err)?;
         let db = client.database(database);
@@ -75,7 +79,9 @@ impl MongoStore {
             doc! { "popularity": 1 },
             doc! { "release_year": 1 },
         ];
-        let models = keys.into_iter().map(|k| IndexModel::builder().keys(k).build());
+        let models = keys
+            .into_iter()
+            .map(|k| IndexModel::builder().keys(k).build());
         self.tracks.create_indexes(models).await.map_err(map_err)?;
         Ok(())
     }
@@ -97,7 +103,12 @@ pub fn redact(uri: &str) -> String {
         (Some(scheme), Some(at)) if at > scheme => {
             let credentials = &uri[scheme + 3..at];
             match credentials.find(':') {
-                Some(colon) => format!("{}{}:***{}", &uri[..scheme + 3], &credentials[..colon], &uri[at..]),
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &uri[..scheme + 3],
+                    &credentials[..colon],
+                    &uri[at..]
+                ),
                 None => uri.to_string(),
             }
         }
@@ -109,7 +120,9 @@ pub fn redact(uri: &str) -> String {
 /// else is a backend error.
 pub(super) fn map_err(e: mongodb::error::Error) -> StoreError {
     match *e.kind {
-        ErrorKind::ServerSelection { .. } | ErrorKind::Io(_) | ErrorKind::ConnectionPoolCleared { .. } => {
+        ErrorKind::ServerSelection { .. }
+        | ErrorKind::Io(_)
+        | ErrorKind::ConnectionPoolCleared { .. } => {
             StoreError::Unavailable(format!("MongoDB: {e}"))
         }
         _ => StoreError::Backend(format!("MongoDB: {e}")),
@@ -117,18 +130,24 @@ pub(super) fn map_err(e: mongodb::error::Error) -> StoreError {
 }
 
 fn to_document(track: &Track) -> Result<Document> {
-    let mut doc = bson::to_document(track).map_err(|e| StoreError::Backend(format!("encoding {}: {e}", track.id)))?;
+    let mut doc = bson::to_document(track)
+        .map_err(|e| StoreError::Backend(format!("encoding {}: {e}", track.id)))?;
     doc.insert("_id", track.id.as_str());
     doc.insert(
         "release_year",
-        track.release_year().map_or(Bson::Null, |y| Bson::Int32(i32::from(y))),
+        track
+            .release_year()
+            .map_or(Bson::Null, |y| Bson::Int32(i32::from(y))),
     );
     Ok(doc)
 }
 
 fn from_document(doc: Document) -> Result<Track> {
     let id = doc.get_str("_id").unwrap_or("?").to_string();
-    bson::from_document(doc).map_err(|e| StoreError::Corrupt { id, reason: e.to_string() })
+    bson::from_document(doc).map_err(|e| StoreError::Corrupt {
+        id,
+        reason: e.to_string(),
+    })
 }
 
 fn ids(ids: &[TrackId]) -> Vec<&str> {
@@ -146,7 +165,9 @@ impl TrackStore for MongoStore {
         for batch in tracks.chunks(UPSERT_BATCH) {
             let updates = batch
                 .iter()
-                .map(|t| Ok(doc! { "q": { "_id": t.id.as_str() }, "u": to_document(t)?, "upsert": true }))
+                .map(|t| {
+                    Ok(doc! { "q": { "_id": t.id.as_str() }, "u": to_document(t)?, "upsert": true })
+                })
                 .collect::<Result<Vec<Document>>>()?;
             let reply = self
                 .db
@@ -162,7 +183,10 @@ impl TrackStore for MongoStore {
                 )));
             }
             let upserted = reply.get_array("upserted").map_or(0, Vec::len);
-            let matched = reply.get_i32("n").map(|n| n as usize).unwrap_or(batch.len());
+            let matched = reply
+                .get_i32("n")
+                .map(|n| n as usize)
+                .unwrap_or(batch.len());
             stats.inserted += upserted;
             stats.replaced += matched.saturating_sub(upserted);
         }
@@ -214,7 +238,10 @@ impl TrackStore for MongoStore {
     }
 
     async fn ping(&self) -> Result<()> {
-        self.db.run_command(doc! { "ping": 1 }).await.map_err(map_err)?;
+        self.db
+            .run_command(doc! { "ping": 1 })
+            .await
+            .map_err(map_err)?;
         Ok(())
     }
 
@@ -237,7 +264,10 @@ mod tests {
 
     #[test]
     fn passwords_never_reach_messages() {
-        assert_eq!(redact("mongodb://app:s3cret@db:27017/x"), "mongodb://app:***@db:27017/x");
+        assert_eq!(
+            redact("mongodb://app:s3cret@db:27017/x"),
+            "mongodb://app:***@db:27017/x"
+        );
         assert_eq!(redact("mongodb://db:27017"), "mongodb://db:27017");
         assert_eq!(redact("mongodb+srv://u@h"), "mongodb+srv://u@h");
     }

@@ -38,7 +38,10 @@ fn num(doc: &Document, key: &str) -> Option<f64> {
 
 /// Accumulators for count, mean, spread and range of `expr` under `name`.
 fn summary_accumulators(group: &mut Document, name: &str, expr: Bson) {
-    group.insert(format!("{name}_n"), doc! { "$sum": { "$cond": [{ "$ne": [expr.clone(), Bson::Null] }, 1, 0] } });
+    group.insert(
+        format!("{name}_n"),
+        doc! { "$sum": { "$cond": [{ "$ne": [expr.clone(), Bson::Null] }, 1, 0] } },
+    );
     group.insert(format!("{name}_avg"), doc! { "$avg": expr.clone() });
     group.insert(format!("{name}_sd"), doc! { "$stdDevPop": expr.clone() });
     group.insert(format!("{name}_min"), doc! { "$min": expr.clone() });
@@ -101,8 +104,9 @@ impl MongoStore {
                     .iter()
                     .filter_map(|s| {
                         let id = s.get_document("_id").ok()?;
-                        (id.get_str("g").ok()? == name)
-                            .then(|| Some((id.get_str("s").ok()?.to_string(), num(s, "n")? as usize)))?
+                        (id.get_str("g").ok()? == name).then(|| {
+                            Some((id.get_str("s").ok()?.to_string(), num(s, "n")? as usize))
+                        })?
                     })
                     .collect();
                 subs.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
@@ -144,7 +148,10 @@ impl MongoStore {
         for f in Feature::ALL {
             group.insert(f.column(), doc! { "$avg": feature_expr(f) });
         }
-        let mut pipeline = vec![doc! { "$match": matched.clone() }, doc! { "$unwind": format!("${field}") }];
+        let mut pipeline = vec![
+            doc! { "$match": matched.clone() },
+            doc! { "$unwind": format!("${field}") },
+        ];
         if !query.genres.is_empty() {
             pipeline.push(doc! { "$match": { field: { "$in": &query.genres } } });
         }

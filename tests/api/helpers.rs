@@ -35,6 +35,15 @@ pub async fn spawn_app_in(data_dir: &Path, imports: &[&Path]) -> TestApp {
             .await
             .expect("import succeeds");
     }
+    serve(service).await
+}
+
+/// Serves `service` on a free port.
+pub async fn serve(service: Arc<TrackService>) -> TestApp {
+    let config = Config {
+        listen: "127.0.0.1:0".into(),
+        ..Config::default()
+    };
     let app = Application::build(&config, Arc::clone(&service)).expect("server binds");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());

@@ -5,7 +5,10 @@ mod helpers;
 
 mod graphql;
 mod import;
+mod mongo_server;
+mod mongodb;
 mod process;
 mod recall;
 mod restart;
 mod schema;
+mod store_contract;

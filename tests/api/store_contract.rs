@@ -1,0 +1,124 @@
+//! One contract, every store: the embedded store and MongoDB must behave the
+//! same for everything the service relies on.
+
+use timbre::domain::{genre, GenreLevel, Track};
+use timbre::ingest::{self, Source};
+use timbre::store::{EmbeddedStore, MongoStore, TrackStore, UpsertStats};
+
+use crate::helpers::{data_dir, synthetic_csv};
+use crate::mongo_server::{shared_uri, unique_database};
+
+fn sample_tracks(dir: &std::path::Path) -> Vec<Track> {
+    let (mut tracks, _) = ingest::read(&Source::Path(synthetic_csv(dir, 25)), None).unwrap();
+    // A sparse track: every optional field empty.
+    let mut sparse = tracks[0].clone();
+    sparse.id = "s000000000000000000000".parse().unwrap();
+    sparse.name = None;
+    sparse.artists.clear();
+    sparse.album = Default::default();
+    sparse.popularity = None;
+    sparse.playlists.clear();
+    sparse.features.key = None;
+    sparse.features.tempo = None;
+    tracks.push(sparse);
+    tracks
+}
+
+fn sorted(mut tracks: Vec<Track>) -> Vec<Track> {
+    tracks.sort_by_key(|t| t.id);
+    tracks
+}
+
+async fn contract(store: &dyn TrackStore, tracks: Vec<Track>) {
+    assert_eq!(store.count().await.unwrap(), 0);
+    store.ping().await.unwrap();
+
+    let stats = store.upsert(&tracks).await.unwrap();
+    assert_eq!(
+        stats,
+        UpsertStats {
+            inserted: tracks.len(),
+            replaced: 0
+        }
+    );
+    // Idempotent: the same tracks again replace, never duplicate.
+    let stats = store.upsert(&tracks).await.unwrap();
+    assert_eq!(
+        stats,
+        UpsertStats {
+            inserted: 0,
+            replaced: tracks.len()
+        }
+    );
+    assert_eq!(store.count().await.unwrap(), tracks.len() as u64);
+
+    // Every field survives the round trip, optional ones included.
+    let ids: Vec<_> = tracks.iter().map(|t| t.id).collect();
+    assert_eq!(
+        sorted(store.get_many(&ids).await.unwrap()),
+        sorted(tracks.clone())
+    );
+
+    // A newer version replaces the older.
+    let mut newer = tracks[3].clone();
+    newer.features.energy = 0.123;
+    newer.genres = vec!["jazz".into()];
+    store.upsert(std::slice::from_ref(&newer)).await.unwrap();
+    let unknown = "u000000000000000000000".parse().unwrap();
+    let got = store.get_many(&[newer.id, unknown]).await.unwrap();
+    assert_eq!(got, vec![newer.clone()]);
+
+    // Scans page through everything in id order, without overlap.
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.scan(after, 7).await.unwrap();
+        seen.extend(page.iter().map(|t| t.id));
+        if page.len() < 7 {
+            break;
+        }
+        after = page.last().map(|t| t.id);
+    }
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(seen, expected);
+
+    // Analytics, where the store computes them, equal the domain code's.
+    let mut current = tracks.clone();
+    current[3] = newer.clone();
+    if let Some(profiles) = store.genre_profiles(GenreLevel::Genre).await.unwrap() {
+        let domain = genre::profiles(current.iter(), GenreLevel::Genre);
+        assert_eq!(profiles.len(), domain.len());
+        for (a, b) in profiles.iter().zip(&domain) {
+            assert_eq!(
+                (&a.name, a.track_count, &a.subgenres),
+                (&b.name, b.track_count, &b.subgenres)
+            );
+            for ((fa, sa), (fb, sb)) in a.features.iter().zip(&b.features) {
+                assert_eq!((fa, sa.count), (fb, sb.count));
+                assert!((sa.mean - sb.mean).abs() < 1e-6 && (sa.std_dev - sb.std_dev).abs() < 1e-6);
+            }
+        }
+    }
+
+    assert_eq!(store.delete(&[newer.id, unknown]).await.unwrap(), 1);
+    assert_eq!(store.delete(&[newer.id]).await.unwrap(), 0);
+    assert_eq!(store.count().await.unwrap(), tracks.len() as u64 - 1);
+}
+
+#[tokio::test]
+async fn the_embedded_store_keeps_the_contract() {
+    let dir = data_dir();
+    let store = EmbeddedStore::open(&dir.path().join("data")).unwrap();
+    contract(&store, sample_tracks(dir.path())).await;
+}
+
+#[tokio::test]
+async fn the_mongodb_store_keeps_the_contract() {
+    let Some(uri) = shared_uri() else { return };
+    let dir = data_dir();
+    let store = MongoStore::connect(&uri, &unique_database("contract"), None)
+        .await
+        .unwrap();
+    contract(&store, sample_tracks(dir.path())).await;
+}
