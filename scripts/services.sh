@@ -12,7 +12,8 @@ mkdir -p "$tools"
 secantus_version="0.7.0b3"
 venv="$tools/venv"
 secantusd="$venv/bin/secantusd-py"
-if [ ! -x "$secantusd" ] || ! "$venv/bin/pip" show SecantusDB 2>/dev/null | grep -q "^Version: $secantus_version\$"; then
+installed=$("$venv/bin/pip" show SecantusDB 2>/dev/null || true)
+if [ ! -x "$secantusd" ] || ! grep -qx "Version: $secantus_version" <<<"$installed"; then
   echo "installing SecantusDB $secantus_version into $venv" >&2
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "SecantusDB==$secantus_version" >&2

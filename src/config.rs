@@ -77,18 +77,16 @@ impl Default for Config {
     }
 }
 
-/// Top-level keys read from `TIMBRE_*` variables. Other `TIMBRE_*`
-/// variables (e.g. `TIMBRE_CONFIG`, read by the command line) are not
-/// configuration keys.
-const ENV_KEYS: [&str; 7] = [
-    "data_dir",
-    "listen",
-    "graphiql",
-    "log_format",
-    "workers",
-    "limits",
-    "index",
-];
+/// The top-level keys of [`Config`], as `TIMBRE_*` variables may set them.
+/// Derived from the struct itself, so that a new setting is never forgotten;
+/// other `TIMBRE_*` variables (e.g. `TIMBRE_CONFIG`, read by the command
+/// line, or test settings) are not configuration keys and are ignored.
+fn config_keys() -> Vec<String> {
+    match serde_json::to_value(Config::default()) {
+        Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
 
 /// A configuration that cannot be used, with the reason.
 #[derive(Debug, thiserror::Error)]
@@ -113,10 +111,11 @@ impl Config {
             }
             figment = figment.merge(Toml::file(path));
         }
-        let env = Env::prefixed("TIMBRE_").split("__").filter(|key| {
-            ENV_KEYS
-                .iter()
-                .any(|k| key.as_str().split('.').next() == Some(*k))
+        let keys = config_keys();
+        let env = Env::prefixed("TIMBRE_").split("__").filter(move |key| {
+            // Filtering sees the key before figment lower-cases it.
+            let top = key.as_str().split('.').next().unwrap_or_default();
+            keys.iter().any(|k| top.eq_ignore_ascii_case(k))
         });
         let config: Config = figment
             .merge(env)
@@ -185,6 +184,19 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.listen, "127.0.0.1:1");
+    }
+
+    #[test]
+    fn timbre_environment_variables_are_read_and_others_ignored() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("TIMBRE_MONGODB_DATABASE", "music");
+            jail.set_env("TIMBRE_LIMITS__MAX_PAGE_SIZE", "7");
+            jail.set_env("TIMBRE_TEST_MONGODB_URI", "not a config key");
+            let config = Config::load(None, Flags::default()).unwrap();
+            assert_eq!(config.mongodb_database, "music");
+            assert_eq!(config.limits.max_page_size, 7);
+            Ok(())
+        });
     }
 
     #[test]

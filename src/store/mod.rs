@@ -89,18 +89,29 @@ pub trait TrackStore: Send + Sync + 'static {
     }
 }
 
-/// Reads every stored track, page by page.
+/// Reads every stored track, page by page in id order, logging progress:
+/// at start-up the catalog is built from this. Pages are appended to one
+/// vector, so the tracks are held once, not once per page and again whole.
 ///
 /// # Errors
 /// The first store error.
 pub async fn load_all(store: &dyn TrackStore, page: usize) -> Result<Vec<Track>> {
-    let mut all = Vec::new();
+    let total = store.count().await?;
+    let mut all = Vec::with_capacity(total as usize);
     let mut after = None;
     loop {
         let batch = store.scan(after, page).await?;
         let done = batch.len() < page;
         after = batch.last().map(|t| t.id);
         all.extend(batch);
+        if total >= page as u64 {
+            tracing::info!(
+                loaded = all.len(),
+                total,
+                store = store.name(),
+                "loading tracks"
+            );
+        }
         if done {
             return Ok(all);
         }

@@ -254,3 +254,25 @@ async fn an_outage_keeps_queries_answering_and_heals_by_itself() {
     assert_eq!(app.service.read_now(|c| c.len()), 120);
     assert_eq!(app.service.store().count().await.unwrap(), 120);
 }
+
+#[tokio::test]
+async fn the_cli_imports_into_mongodb() {
+    let Some(uri) = shared_uri() else { return };
+    let dir = data_dir();
+    let csv = synthetic_csv(dir.path(), 40);
+    let database = unique_database("cli");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_timbre"))
+        .args(["import", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .args(["--mongodb-uri", &uri])
+        .arg(&csv)
+        .env("TIMBRE_MONGODB_DATABASE", &database)
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("using MongoDB as the store"), "{stderr}");
+    let store = MongoStore::connect(&uri, &database, None).await.unwrap();
+    assert_eq!(store.count().await.unwrap(), 40);
+}
