@@ -187,6 +187,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's type
     fn timbre_environment_variables_are_read_and_others_ignored() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("TIMBRE_MONGODB_DATABASE", "music");
