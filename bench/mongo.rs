@@ -29,11 +29,18 @@ fn median(mut xs: Vec<Duration>) -> Duration {
 async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let uri = args.next().expect("usage: mongo URI [DATASET]");
-    let path = args
-        .next()
-        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/spotify_songs.csv").into());
+    let path = args.next().unwrap_or_else(|| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/data/spotify_songs.csv"
+        )
+        .into()
+    });
     let (tracks, _) = ingest::read(&Source::parse(&path), None)?;
-    println!("{} tracks; {REPEATS} repeats; medians (min..max)", tracks.len());
+    println!(
+        "{} tracks; {REPEATS} repeats; medians (min..max)",
+        tracks.len()
+    );
 
     let (mut import, mut cold, mut warm) = (Vec::new(), Vec::new(), Vec::new());
     let mut round_trips = 0;
@@ -55,11 +62,19 @@ async fn main() -> anyhow::Result<()> {
 
         let dir = tempfile::tempdir()?;
         let snapshot = dir.path().join("index");
-        let (service, s) = TrackService::open(Arc::new(store.clone()), Some(snapshot.clone()), IndexParams::default()).await?;
+        let (service, s) = TrackService::open(
+            Arc::new(store.clone()),
+            Some(snapshot.clone()),
+            IndexParams::default(),
+        )
+        .await?;
         cold.push(s.elapsed);
         let seed = service.read_now(|c| c.tracks().next().unwrap().id);
         let ids: Vec<_> = service
-            .read(move |c| c.similar(&Seed::Track(seed), 50, &TrackFilter::default()).unwrap())
+            .read(move |c| {
+                c.similar(&Seed::Track(seed), 50, &TrackFilter::default())
+                    .unwrap()
+            })
             .await?
             .iter()
             .map(|n| n.track.id)
@@ -68,7 +83,12 @@ async fn main() -> anyhow::Result<()> {
         service.tracks_by_ids(&ids).await?;
         round_trips = finds.load(Ordering::SeqCst) - before;
         drop(service);
-        let (_, s) = TrackService::open(Arc::new(store.clone()), Some(snapshot), IndexParams::default()).await?;
+        let (_, s) = TrackService::open(
+            Arc::new(store.clone()),
+            Some(snapshot),
+            IndexParams::default(),
+        )
+        .await?;
         warm.push(s.elapsed);
         store.database().drop().await?;
     }
@@ -88,6 +108,9 @@ async fn main() -> anyhow::Result<()> {
     );
     show("start-up from MongoDB, no snapshot", &cold);
     show("start-up from MongoDB, with snapshot", &warm);
-    println!("{:<42} {round_trips}", "find commands for 50 tracks' metadata");
+    println!(
+        "{:<42} {round_trips}",
+        "find commands for 50 tracks' metadata"
+    );
     Ok(())
 }

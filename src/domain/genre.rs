@@ -95,6 +95,21 @@ struct GenreAccumulator {
     features: [Accumulator; Feature::ALL.len()],
 }
 
+impl GenreAccumulator {
+    /// Counts a track and adds its popularity and features.
+    fn add(&mut self, track: &Track) {
+        self.tracks += 1;
+        if let Some(p) = track.popularity {
+            self.popularity.add(f64::from(p));
+        }
+        for feature in Feature::ALL {
+            if let Some(x) = track.features.get(feature) {
+                self.features[feature as usize].add(x);
+            }
+        }
+    }
+}
+
 /// Profiles of every genre (or subgenre) of `tracks`, sorted by name.
 pub fn profiles<'a>(
     tracks: impl IntoIterator<Item = &'a Track>,
@@ -104,18 +119,10 @@ pub fn profiles<'a>(
     for track in tracks {
         for name in level.of(track) {
             let acc = genres.entry(name.as_str()).or_default();
-            acc.tracks += 1;
+            acc.add(track);
             if level == GenreLevel::Genre {
                 for sub in &track.subgenres {
                     *acc.subgenres.entry(sub.clone()).or_default() += 1;
-                }
-            }
-            if let Some(p) = track.popularity {
-                acc.popularity.add(f64::from(p));
-            }
-            for feature in Feature::ALL {
-                if let Some(x) = track.features.get(feature) {
-                    acc.features[feature as usize].add(x);
                 }
             }
         }
@@ -218,16 +225,7 @@ pub fn trends<'a>(
             if !query.genres.is_empty() && !query.genres.contains(name) {
                 continue;
             }
-            let acc = groups.entry((name.as_str(), year)).or_default();
-            acc.tracks += 1;
-            if let Some(p) = track.popularity {
-                acc.popularity.add(f64::from(p));
-            }
-            for feature in Feature::ALL {
-                if let Some(x) = track.features.get(feature) {
-                    acc.features[feature as usize].add(x);
-                }
-            }
+            groups.entry((name.as_str(), year)).or_default().add(track);
         }
     }
     groups

@@ -150,6 +150,15 @@ fn from_document(doc: Document) -> Result<Track> {
     })
 }
 
+/// Drains a cursor of track documents, decoding each as it arrives.
+async fn decode_all(mut cursor: mongodb::Cursor<Document>) -> Result<Vec<Track>> {
+    let mut tracks = Vec::new();
+    while let Some(doc) = cursor.try_next().await.map_err(map_err)? {
+        tracks.push(from_document(doc)?);
+    }
+    Ok(tracks)
+}
+
 fn ids(ids: &[TrackId]) -> Vec<&str> {
     ids.iter().map(TrackId::as_str).collect()
 }
@@ -203,15 +212,12 @@ impl TrackStore for MongoStore {
     }
 
     async fn get_many(&self, track_ids: &[TrackId]) -> Result<Vec<Track>> {
-        let docs: Vec<Document> = self
+        let cursor = self
             .tracks
             .find(doc! { "_id": { "$in": ids(track_ids) } })
             .await
-            .map_err(map_err)?
-            .try_collect()
-            .await
             .map_err(map_err)?;
-        docs.into_iter().map(from_document).collect()
+        decode_all(cursor).await
     }
 
     async fn scan(&self, after: Option<TrackId>, limit: usize) -> Result<Vec<Track>> {
@@ -219,18 +225,15 @@ impl TrackStore for MongoStore {
             Some(id) => doc! { "_id": { "$gt": id.as_str() } },
             None => doc! {},
         };
-        let docs: Vec<Document> = self
+        let cursor = self
             .tracks
             .find(filter)
             .sort(doc! { "_id": 1 })
             .limit(limit as i64)
             .batch_size(limit.min(10_000) as u32)
             .await
-            .map_err(map_err)?
-            .try_collect()
-            .await
             .map_err(map_err)?;
-        docs.into_iter().map(from_document).collect()
+        decode_all(cursor).await
     }
 
     async fn count(&self) -> Result<u64> {

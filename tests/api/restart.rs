@@ -10,6 +10,23 @@ use timbre::startup;
 
 use crate::helpers::{data_dir, synthetic_csv};
 
+/// The ids `similar` returns for the first track of the catalog.
+async fn neighbours_of_first(
+    service: &timbre::service::TrackService,
+) -> Vec<timbre::domain::TrackId> {
+    service
+        .read(|c| {
+            let seed = timbre::catalog::Seed::Track(c.tracks().next().unwrap().id);
+            c.similar(&seed, 5, &Default::default())
+                .unwrap()
+                .iter()
+                .map(|n| n.track.id)
+                .collect()
+        })
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_restart_keeps_tracks_and_loads_the_snapshot_unless_it_is_corrupt() {
     let dir = data_dir();
@@ -25,20 +42,7 @@ async fn a_restart_keeps_tracks_and_loads_the_snapshot_unless_it_is_corrupt() {
         .await
         .unwrap();
     service.save_snapshot().await.unwrap();
-    let before = service
-        .read(|c| {
-            c.similar(
-                &timbre::catalog::Seed::Track(c.tracks().next().unwrap().id),
-                5,
-                &Default::default(),
-            )
-            .unwrap()
-            .iter()
-            .map(|n| n.track.id)
-            .collect::<Vec<_>>()
-        })
-        .await
-        .unwrap();
+    let before = neighbours_of_first(&service).await;
     drop(service);
 
     let (service, second) = startup::open_service(&config).await.unwrap();
@@ -50,20 +54,7 @@ async fn a_restart_keeps_tracks_and_loads_the_snapshot_unless_it_is_corrupt() {
             removed: 0
         }
     );
-    let after = service
-        .read(|c| {
-            c.similar(
-                &timbre::catalog::Seed::Track(c.tracks().next().unwrap().id),
-                5,
-                &Default::default(),
-            )
-            .unwrap()
-            .iter()
-            .map(|n| n.track.id)
-            .collect::<Vec<_>>()
-        })
-        .await
-        .unwrap();
+    let after = neighbours_of_first(&service).await;
     assert_eq!(before, after);
     drop(service);
 
