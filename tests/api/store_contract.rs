@@ -117,8 +117,23 @@ async fn the_embedded_store_keeps_the_contract() {
 async fn the_mongodb_store_keeps_the_contract() {
     let Some(uri) = shared_uri() else { return };
     let dir = data_dir();
-    let store = MongoStore::connect(&uri, &unique_database("contract"), None)
-        .await
-        .unwrap();
+    let database = unique_database("contract");
+    let store = MongoStore::connect(&uri, &database, None).await.unwrap();
     contract(&store, sample_tracks(dir.path())).await;
+
+    // Indexes are created at every start, idempotently.
+    let again = MongoStore::connect(&uri, &database, None).await.unwrap();
+    let mut names = again.collection().list_index_names().await.unwrap();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "_id_",
+            "artists_1",
+            "genres_1",
+            "popularity_1",
+            "release_year_1",
+            "subgenres_1"
+        ]
+    );
 }
