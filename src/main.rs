@@ -63,6 +63,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// What `open_service` opens, for error messages (the URI redacted).
+fn store_description(config: &Config) -> String {
+    match &config.mongodb_uri {
+        Some(uri) => format!("opening the MongoDB store at {uri:?}"),
+        None => format!("opening the data directory {}", config.data_dir.display()),
+    }
+}
+
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,hnsw_rs=warn,anndists=warn"));
@@ -82,7 +90,7 @@ async fn serve(
 ) -> anyhow::Result<ExitCode> {
     let (service, startup) = startup::open_service(&config)
         .await
-        .with_context(|| format!("opening the data directory {}", config.data_dir.display()))?;
+        .with_context(|| store_description(&config))?;
     log_startup(&startup);
     for source in imports {
         let report = startup::import(
@@ -112,7 +120,9 @@ async fn import(
     sources: Vec<String>,
     audio_features: Option<String>,
 ) -> anyhow::Result<ExitCode> {
-    let (service, startup) = startup::open_service(&config).await?;
+    let (service, startup) = startup::open_service(&config)
+        .await
+        .with_context(|| store_description(&config))?;
     log_startup(&startup);
     let mut imported = 0;
     for source in sources {

@@ -21,7 +21,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// Another process holds the store (the embedded store's file lock).
-    #[error("the store at {0} is in use by another timbre process; stop it, or send tracks through its API")]
+    #[error("the store at {0} is in use by another timbre process (a running server?); stop that process first")]
     Locked(String),
     /// The store cannot be reached or opened right now.
     #[error("store unavailable: {0}")]
