@@ -321,6 +321,23 @@ bad-id,Song C,Artist C,40,album2,Album 2,2001,Pop Hits,pl1,pop,dance pop,0.5,0.5
         assert_eq!(ghost.explicit, Some(true));
     }
 
+    proptest::proptest! {
+        /// Whatever the bytes after a valid header, reading never panics,
+        /// and every row read is either imported, merged or rejected.
+        #[test]
+        fn arbitrary_rows_never_panic_and_are_all_accounted_for(
+            rows in proptest::collection::vec("[0-9a-zA-Z,.\\-\"\n ]{0,80}", 0..20)
+        ) {
+            let header = SHARED_SHAPE.lines().next().unwrap();
+            let text = format!("{header}\n{}", rows.join("\n"));
+            let mut report = ImportReport::default();
+            if let Ok(tracks) = read(text.as_bytes(), &mut report) {
+                let accounted = tracks.len() as u64 + report.duplicates_merged + report.rejected.len() as u64;
+                proptest::prop_assert_eq!(accounted, report.rows_read);
+            }
+        }
+    }
+
     #[test]
     fn missing_required_columns_are_named() {
         let mut report = ImportReport::default();
