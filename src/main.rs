@@ -8,7 +8,7 @@ use clap::Parser;
 use timbre::cli::{Cli, Command, Flags, ImportArgs};
 use timbre::config::{Config, LogFormat};
 use timbre::ingest::Source;
-use timbre::service::IndexOrigin;
+use timbre::service::{IndexOrigin, TrackService};
 use timbre::startup::{self, Application};
 
 #[tokio::main]
@@ -92,15 +92,7 @@ async fn serve(
         .await
         .with_context(|| store_description(&config))?;
     log_startup(&startup);
-    for source in imports {
-        let report = startup::import(
-            &service,
-            Source::parse(&source),
-            audio_features.as_deref().map(Source::parse),
-        )
-        .await?;
-        print_report(&report);
-    }
+    import_all(&service, &imports, audio_features.as_deref()).await?;
     if service.read_now(|c| c.is_empty()) {
         tracing::warn!(
             "the catalog is empty: load tracks with `timbre import PATH|URL` (server stopped) or `timbre serve --import PATH|URL`; see the README for the public dataset"
@@ -124,23 +116,34 @@ async fn import(
         .await
         .with_context(|| store_description(&config))?;
     log_startup(&startup);
-    let mut imported = 0;
-    for source in sources {
-        let report = startup::import(
-            &service,
-            Source::parse(&source),
-            audio_features.as_deref().map(Source::parse),
-        )
-        .await?;
-        imported += report.tracks;
-        print_report(&report);
-    }
+    let imported = import_all(&service, &sources, audio_features.as_deref()).await?;
     service.save_snapshot().await?;
     if imported == 0 {
         eprintln!("error: nothing could be imported");
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Imports every source in turn, printing each report; returns how many
+/// tracks were imported in all.
+async fn import_all(
+    service: &TrackService,
+    sources: &[String],
+    audio_features: Option<&str>,
+) -> anyhow::Result<usize> {
+    let mut imported = 0;
+    for source in sources {
+        let report = startup::import(
+            service,
+            Source::parse(source),
+            audio_features.map(Source::parse),
+        )
+        .await?;
+        imported += report.tracks;
+        print_report(&report);
+    }
+    Ok(imported)
 }
 
 fn log_startup(startup: &timbre::service::Startup) {

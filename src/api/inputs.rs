@@ -47,7 +47,6 @@ impl TrackFilterInput {
             max_popularity: bounded("popularity", popularity.max, 0, 100)?,
             min_year: bounded("releaseYear", year.min, 0, 9999)?,
             max_year: bounded("releaseYear", year.max, 0, 9999)?,
-            exclude: Default::default(),
         }
         .new()
         .map_err(Error::from)

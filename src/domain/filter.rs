@@ -1,8 +1,6 @@
 //! [`TrackFilter`]: which tracks a listing or a search may return.
 
-use std::collections::HashSet;
-
-use super::{DomainError, Result, Track, TrackId};
+use super::{DomainError, Result, Track};
 
 /// Conditions on a track. Within one list any entry may match; across
 /// fields all conditions must hold. Names compare case-insensitively.
@@ -20,8 +18,6 @@ pub struct TrackFilter {
     pub max_popularity: Option<u8>,
     pub min_year: Option<u16>,
     pub max_year: Option<u16>,
-    /// Tracks never to return (e.g. the seeds of a recommendation).
-    pub exclude: HashSet<TrackId>,
 }
 
 impl TrackFilter {
@@ -74,14 +70,10 @@ impl TrackFilter {
             && self.max_popularity.is_none()
             && self.min_year.is_none()
             && self.max_year.is_none()
-            && self.exclude.is_empty()
     }
 
     /// Whether `track` satisfies every condition.
     pub fn matches(&self, track: &Track) -> bool {
-        if !self.exclude.is_empty() && self.exclude.contains(&track.id) {
-            return false;
-        }
         let album = &track.album;
         any_of(&self.genres, &track.genres)
             && any_of(&self.subgenres, &track.subgenres)
@@ -146,10 +138,6 @@ mod tests {
         assert!(f(TrackFilter {
             min_popularity: Some(80),
             max_popularity: Some(80),
-            ..Default::default()
-        }));
-        assert!(!f(TrackFilter {
-            exclude: [t.id].into(),
             ..Default::default()
         }));
     }

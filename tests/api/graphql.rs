@@ -269,16 +269,7 @@ async fn discover_genres_suggests_only_new_genres_with_evidence() {
 #[tokio::test]
 async fn queries_work_over_get_and_browsers_get_graphiql() {
     let (app, _dir) = app_with(3).await;
-    let url = format!("{}/graphql?query={{catalog{{tracks}}}}", app.address);
-    let body: Value = app
-        .client
-        .get(&url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = app.get_json("/graphql?query={catalog{tracks}}").await;
     assert_eq!(body["data"]["catalog"]["tracks"], 3);
     let page = app
         .client
@@ -303,15 +294,7 @@ async fn probes_answer() {
         .await
         .unwrap();
     assert_eq!(health.status(), 200);
-    let ready: Value = app
-        .client
-        .get(format!("{}/readyz", app.address))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready = app.get_json("/readyz").await;
     assert_eq!(ready["status"], "ready");
     assert_eq!(ready["store"]["kind"], "embedded");
     assert_eq!(ready["tracks"], 3);

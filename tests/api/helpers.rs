@@ -68,6 +68,11 @@ impl TestApp {
             .expect("JSON body")
     }
 
+    /// GETs `path` (e.g. `/readyz`) and returns the JSON body.
+    pub async fn get_json(&self, path: &str) -> Value {
+        get_json(&self.client, &format!("{}{path}", self.address)).await
+    }
+
     /// The `extensions.code` of the first error, panicking when there is none.
     pub async fn error_code(&self, query: &str, variables: Value) -> String {
         let body = self.query(query, variables).await;
@@ -140,4 +145,16 @@ pub fn shared_dataset() -> Option<PathBuf> {
         );
         None
     }
+}
+
+/// GETs `url` and returns the JSON body.
+pub async fn get_json(client: &reqwest::Client, url: &str) -> Value {
+    client
+        .get(url)
+        .send()
+        .await
+        .expect("request sent")
+        .json()
+        .await
+        .expect("JSON body")
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use mongodb::event::command::CommandEvent;
 use mongodb::event::EventHandler;
-use serde_json::{json, Value};
+use serde_json::json;
 use timbre::domain::{genre, GenreLevel, TrendQuery};
 use timbre::error::Error;
 use timbre::ingest::{self, Source};
@@ -184,21 +184,7 @@ async fn an_outage_keeps_queries_answering_and_heals_by_itself() {
     let (first, later) = tracks.split_at(100);
     service.upsert(first.to_vec()).await.unwrap();
     let app = serve(Arc::new(service)).await;
-    let ready = |app: &crate::helpers::TestApp| {
-        let url = format!("{}/readyz", app.address);
-        let client = app.client.clone();
-        async move {
-            client
-                .get(url)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        }
-    };
-    assert_eq!(ready(&app).await["status"], "ready");
+    assert_eq!(app.get_json("/readyz").await["status"], "ready");
 
     mongo.stop();
 
@@ -219,7 +205,7 @@ async fn an_outage_keeps_queries_answering_and_heals_by_itself() {
     );
 
     // Readiness says which dependency is down and since when.
-    let status = ready(&app).await;
+    let status = app.get_json("/readyz").await;
     assert_eq!(status["status"], "degraded", "{status}");
     assert_eq!(status["store"]["kind"], "mongodb");
     assert!(
@@ -246,7 +232,7 @@ async fn an_outage_keeps_queries_answering_and_heals_by_itself() {
     // MongoDB returns: the server notices by itself and writes go through.
     mongo.resume();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while ready(&app).await["status"] != "ready" {
+    while app.get_json("/readyz").await["status"] != "ready" {
         assert!(Instant::now() < deadline, "the server did not recover");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use crate::helpers::{data_dir, synthetic_csv};
+use crate::helpers::{data_dir, get_json, synthetic_csv};
 
 #[tokio::test]
 async fn serve_starts_empty_imports_and_stops_cleanly_on_sigterm() {
@@ -38,15 +38,11 @@ async fn serve_starts_empty_imports_and_stops_cleanly_on_sigterm() {
     // Keep draining the log so the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
 
-    let client = reqwest::Client::new();
-    let ready: serde_json::Value = client
-        .get(address.replace("/graphql", "/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready = get_json(
+        &reqwest::Client::new(),
+        &address.replace("/graphql", "/readyz"),
+    )
+    .await;
     assert_eq!(ready["tracks"], 0);
 
     Command::new("kill")
