@@ -163,27 +163,32 @@ mod tests {
         listen: Option<String>,
     }
 
+    /// Every test that loads a configuration runs in a figment `Jail`: the
+    /// jail serialises them, so one test's `TIMBRE_*` variables never leak
+    /// into another running on a parallel thread.
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's type
     fn flags_override_the_file_which_overrides_defaults() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("timbre.toml");
-        std::fs::write(
-            &file,
-            "listen = \"0.0.0.0:9000\"\n[limits]\nmax_page_size = 50\n",
-        )
-        .unwrap();
-        let config = Config::load(Some(&file), Flags::default()).unwrap();
-        assert_eq!(config.listen, "0.0.0.0:9000");
-        assert_eq!(config.limits.max_page_size, 50);
-        assert_eq!(config.limits.max_depth, Limits::default().max_depth);
-        let config = Config::load(
-            Some(&file),
-            Flags {
-                listen: Some("127.0.0.1:1".into()),
-            },
-        )
-        .unwrap();
-        assert_eq!(config.listen, "127.0.0.1:1");
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "timbre.toml",
+                "listen = \"0.0.0.0:9000\"\n[limits]\nmax_page_size = 50\n",
+            )?;
+            let file = jail.directory().join("timbre.toml");
+            let config = Config::load(Some(&file), Flags::default()).unwrap();
+            assert_eq!(config.listen, "0.0.0.0:9000");
+            assert_eq!(config.limits.max_page_size, 50);
+            assert_eq!(config.limits.max_depth, Limits::default().max_depth);
+            let config = Config::load(
+                Some(&file),
+                Flags {
+                    listen: Some("127.0.0.1:1".into()),
+                },
+            )
+            .unwrap();
+            assert_eq!(config.listen, "127.0.0.1:1");
+            Ok(())
+        });
     }
 
     #[test]
@@ -214,20 +219,23 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's type
     fn bad_values_and_unknown_keys_are_named() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("timbre.toml");
-        std::fs::write(&file, "listen = \"nowhere\"\n").unwrap();
-        let err = Config::load(Some(&file), Flags::default())
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("nowhere"), "{err}");
-        std::fs::write(&file, "lisen = \"127.0.0.1:1\"\n").unwrap();
-        let err = Config::load(Some(&file), Flags::default())
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("lisen"), "{err}");
-        let missing = dir.path().join("absent.toml");
-        assert!(Config::load(Some(&missing), Flags::default()).is_err());
+        figment::Jail::expect_with(|jail| {
+            let file = jail.directory().join("timbre.toml");
+            jail.create_file("timbre.toml", "listen = \"nowhere\"\n")?;
+            let err = Config::load(Some(&file), Flags::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("nowhere"), "{err}");
+            jail.create_file("timbre.toml", "lisen = \"127.0.0.1:1\"\n")?;
+            let err = Config::load(Some(&file), Flags::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("lisen"), "{err}");
+            let missing = jail.directory().join("absent.toml");
+            assert!(Config::load(Some(&missing), Flags::default()).is_err());
+            Ok(())
+        });
     }
 }
