@@ -1,4 +1,5 @@
-//! The command line: `timbre serve`, `timbre import`, `timbre schema`.
+//! The command line: `timbre serve`, `timbre import`, `timbre produce`,
+//! `timbre schema`.
 
 use std::path::PathBuf;
 
@@ -22,8 +23,44 @@ pub enum Command {
     Serve(ServeArgs),
     /// Import tracks from CSV files, Spotify Web API JSON or http(s) URLs.
     Import(ImportArgs),
+    /// Publish tracks from CSV files, Spotify Web API JSON or http(s) URLs
+    /// to the Kafka tracks topic, for every consuming server to index.
+    Produce(ProduceArgs),
     /// Print the GraphQL schema (SDL), as checked in at schema/schema.graphql.
-    Schema,
+    Schema(SchemaArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Print the JSON Schema of Kafka track messages instead
+    /// (schema/track-message.schema.json).
+    #[arg(long)]
+    pub message: bool,
+}
+
+/// Kafka settings on the command line; they override the configuration
+/// file and the environment (`TIMBRE_KAFKA__BROKERS`, …).
+#[derive(Debug, Args, Serialize, Default)]
+pub struct KafkaFlags {
+    /// Kafka bootstrap brokers, HOST:PORT[,HOST:PORT…]; consume the tracks
+    /// topic when set.
+    #[arg(long = "kafka-brokers", value_name = "HOST:PORT")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub brokers: Option<String>,
+    /// Consumer group id; give each server its own [default: timbre].
+    #[arg(long = "kafka-group-id", value_name = "ID")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    /// The tracks topic [default: timbre.tracks].
+    #[arg(long = "kafka-topic", value_name = "TOPIC")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+}
+
+impl KafkaFlags {
+    fn is_empty(&self) -> bool {
+        self.brokers.is_none() && self.group_id.is_none() && self.topic.is_none()
+    }
 }
 
 /// Settings that both `serve` and `import` take; they override the
@@ -56,6 +93,20 @@ pub struct ServeArgs {
     /// Do not serve GraphiQL to browsers.
     #[arg(long)]
     pub no_graphiql: bool,
+    #[command(flatten)]
+    pub kafka: KafkaFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct ProduceArgs {
+    #[command(flatten)]
+    pub kafka: KafkaFlags,
+    /// CSV files, Spotify Web API JSON files, or http(s) URLs of either.
+    #[arg(required = true, value_name = "PATH|URL")]
+    pub sources: Vec<String>,
+    /// Spotify Web API audio-features JSON paired with a tracks JSON source.
+    #[arg(long, value_name = "PATH|URL")]
+    pub audio_features: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -79,4 +130,6 @@ pub struct Flags {
     pub listen: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub graphiql: Option<bool>,
+    #[serde(skip_serializing_if = "KafkaFlags::is_empty")]
+    pub kafka: KafkaFlags,
 }

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use timbre_index::IndexParams;
 
 use crate::api::Limits;
+use crate::kafka::KafkaSettings;
 
 /// Every setting of the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,6 +39,8 @@ pub struct Config {
     pub mongodb_uri: Option<Secret>,
     /// MongoDB database name. Default `timbre`.
     pub mongodb_database: String,
+    /// Kafka: the tracks topic consumed into the catalog.
+    pub kafka: KafkaSettings,
 }
 
 /// A setting that may hold a password. Its `Debug` form is redacted, so a
@@ -73,6 +76,7 @@ impl Default for Config {
             index: IndexParams::default(),
             mongodb_uri: None,
             mongodb_database: "timbre".into(),
+            kafka: KafkaSettings::default(),
         }
     }
 }
@@ -144,6 +148,7 @@ impl Config {
         self.index
             .validate()
             .map_err(|e| ConfigError(e.to_string()))?;
+        self.kafka.validate().map_err(ConfigError)?;
         Ok(())
     }
 

@@ -10,6 +10,8 @@
 //!   embedded redb store is the default.
 //! - [`ingest`]: reading CSV and Spotify Web API JSON, from files or URLs,
 //!   into domain tracks, with every rejected row reported.
+//! - [`kafka`]: the tracks topic's consumer (with its dead-letter topic),
+//!   the `timbre produce` publisher and the message schema.
 //! - [`service`]: [`service::TrackService`], the single path for writes
 //!   (store, then catalog and index) and reads.
 //! - [`api`]: the GraphQL schema, resolvers and error codes.
@@ -17,7 +19,7 @@
 //! - [`config`], [`cli`], [`startup`]: configuration, command line, and
 //!   building the running application; `main.rs` only wires them.
 //!
-//! Data flows one way: sources → ingest → service → store, then catalog and
+//! Data flows one way: sources (files, URLs, the Kafka topic) → ingest → service → store, then catalog and
 //! index; queries → api → service → catalog.
 
 pub mod api;
@@ -28,6 +30,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod ingest;
+pub mod kafka;
 pub mod service;
 pub mod startup;
 pub mod store;

@@ -5,9 +5,13 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use timbre::cli::{Cli, Command, Flags, ImportArgs};
+use std::sync::Arc;
+use std::time::Duration;
+
+use timbre::cli::{Cli, Command, Flags, ImportArgs, ProduceArgs};
 use timbre::config::{Config, LogFormat};
 use timbre::ingest::Source;
+use timbre::kafka::{self, IngestStatus};
 use timbre::service::{IndexOrigin, TrackService};
 use timbre::startup::{self, Application};
 
@@ -25,14 +29,19 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Schema => {
-            print!("{}", timbre::api::sdl());
+        Command::Schema(args) => {
+            if args.message {
+                print!("{}", kafka::message::json_schema_text());
+            } else {
+                print!("{}", timbre::api::sdl());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve(args) => {
             let flags = Flags {
                 listen: args.listen.clone(),
                 graphiql: args.no_graphiql.then_some(false),
+                kafka: args.kafka,
                 ..Flags::default()
             };
             let config = Config::load(
@@ -59,6 +68,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             )?;
             init_logging(config.log_format);
             import(config, sources, audio_features).await
+        }
+        Command::Produce(ProduceArgs {
+            kafka,
+            sources,
+            audio_features,
+        }) => {
+            let config = Config::load(
+                cli.config.as_deref(),
+                Flags {
+                    kafka,
+                    ..Flags::default()
+                },
+            )?;
+            init_logging(config.log_format);
+            produce(config, sources, audio_features).await
         }
     }
 }
@@ -98,10 +122,39 @@ async fn serve(
             "the catalog is empty: load tracks with `timbre import PATH|URL` (server stopped) or `timbre serve --import PATH|URL`; see the README for the public dataset"
         );
     }
-    let app = Application::build(&config, service.clone())
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let (ingest, consumer) = match &config.kafka.brokers {
+        None => (Arc::new(IngestStatus::disabled()), None),
+        Some(_) => {
+            let status = Arc::new(IngestStatus::new(
+                &config.kafka.topic,
+                &config.kafka.group_id,
+            ));
+            let task = tokio::spawn(startup::consume(
+                config.kafka.clone(),
+                Arc::clone(&service),
+                Arc::clone(&status),
+                shutdown.clone(),
+            ));
+            (status, Some(task))
+        }
+    };
+    let app = Application::build(&config, service.clone(), ingest)
         .with_context(|| format!("listening on {}", config.listen))?;
     tracing::info!("serving GraphQL on http://{}/graphql", app.address());
     app.run_until_stopped().await?;
+    // One shutdown for all: HTTP has drained; the consumer finishes its
+    // batch and commits; then the snapshot records the final index.
+    shutdown.cancel();
+    if let Some(task) = consumer {
+        tracing::info!("stopping the Kafka consumer");
+        if tokio::time::timeout(Duration::from_secs(15), task)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the Kafka consumer did not stop within 15 s");
+        }
+    }
     tracing::info!("stopped; writing the index snapshot");
     service.save_snapshot().await?;
     Ok(ExitCode::SUCCESS)
@@ -120,6 +173,43 @@ async fn import(
     service.save_snapshot().await?;
     if imported == 0 {
         eprintln!("error: nothing could be imported");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads every source and publishes its tracks to the Kafka topic.
+async fn produce(
+    config: Config,
+    sources: Vec<String>,
+    audio_features: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    if config.kafka.brokers.is_none() {
+        anyhow::bail!(
+            "no Kafka brokers: give --kafka-brokers HOST:PORT (or TIMBRE_KAFKA__BROKERS)"
+        );
+    }
+    if config.kafka.create_topics {
+        kafka::ensure_topics(&config.kafka)
+            .await
+            .context("creating the Kafka topics")?;
+    }
+    let mut produced = 0;
+    let mut failed = 0;
+    for source in sources {
+        let source = Source::parse(&source);
+        let features = audio_features.as_deref().map(Source::parse);
+        let (tracks, report) =
+            tokio::task::spawn_blocking(move || timbre::ingest::read(&source, features.as_ref()))
+                .await??;
+        print_report(&report);
+        let published = kafka::producer::produce(&config.kafka, &tracks).await?;
+        eprintln!("{published}");
+        produced += published.produced;
+        failed += published.failed;
+    }
+    if produced == 0 || failed > 0 {
+        eprintln!("error: {failed} message(s) failed, {produced} produced");
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)

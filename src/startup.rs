@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::http::{self, GraphiQl};
 use crate::ingest::{self, ImportReport, Source};
+use crate::kafka::{self, IngestStatus, KafkaSettings, TrackConsumer};
 use crate::service::{Startup, TrackService};
 use crate::store::{EmbeddedStore, MongoStore, TrackStore};
 
@@ -62,6 +63,36 @@ pub async fn import(
     Ok(report)
 }
 
+/// Runs the Kafka consumer until `shutdown`: creates the topics when asked
+/// to (retrying while the broker is unreachable, which `/readyz` reports),
+/// then consumes. Meant to be spawned beside the HTTP server.
+pub async fn consume(
+    settings: KafkaSettings,
+    service: Arc<TrackService>,
+    status: Arc<IngestStatus>,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    let mut delay = std::time::Duration::from_millis(200);
+    let mut created = !settings.create_topics;
+    while !created {
+        match kafka::ensure_topics(&settings).await {
+            Ok(()) => created = true,
+            Err(e) => {
+                status.broker_down(e.to_string());
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(delay) => {}
+                }
+                delay = (delay * 2).min(std::time::Duration::from_secs(5));
+            }
+        }
+    }
+    match TrackConsumer::new(&settings, service, status) {
+        Ok(consumer) => consumer.run(shutdown).await,
+        Err(e) => tracing::error!(error = %e, "cannot start the Kafka consumer"),
+    }
+}
+
 /// The HTTP server, bound and ready to run.
 pub struct Application {
     address: std::net::SocketAddr,
@@ -73,10 +104,14 @@ impl Application {
     ///
     /// # Errors
     /// The address cannot be bound.
-    pub fn build(config: &Config, service: Arc<TrackService>) -> std::io::Result<Self> {
+    pub fn build(
+        config: &Config,
+        service: Arc<TrackService>,
+        ingest: Arc<IngestStatus>,
+    ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(&config.listen)?;
         let address = listener.local_addr()?;
-        let schema = api::schema(Arc::clone(&service), config.limits);
+        let schema = api::schema(Arc::clone(&service), Arc::clone(&ingest), config.limits);
         let graphiql = GraphiQl(config.graphiql);
         let workers = if config.workers == 0 {
             std::thread::available_parallelism().map_or(2, |n| n.get())
@@ -87,6 +122,7 @@ impl Application {
             App::new()
                 .app_data(web::Data::new(schema.clone()))
                 .app_data(web::Data::new(Arc::clone(&service)))
+                .app_data(web::Data::new(Arc::clone(&ingest)))
                 .app_data(web::Data::new(graphiql))
                 .wrap(tracing_actix())
                 .configure(http::configure)

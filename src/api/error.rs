@@ -11,6 +11,7 @@
 //! | `QUERY_TOO_COMPLEX`         | the request exceeds the depth or complexity limit   |
 //! | `BAD_REQUEST`               | the HTTP request carries no readable GraphQL request |
 //! | `UNAVAILABLE`               | the store cannot be reached; retry later            |
+//! | `NOT_CONFIGURED`            | the server is not set up for this (e.g. no Kafka)   |
 //! | `INTERNAL`                  | a bug on our side; the server log has the details   |
 
 use async_graphql::{ErrorExtensions, ServerError};
@@ -29,6 +30,7 @@ pub enum Code {
     QueryTooComplex,
     BadRequest,
     Unavailable,
+    NotConfigured,
     Internal,
 }
 
@@ -44,6 +46,7 @@ impl Code {
             Code::QueryTooComplex => "QUERY_TOO_COMPLEX",
             Code::BadRequest => "BAD_REQUEST",
             Code::Unavailable => "UNAVAILABLE",
+            Code::NotConfigured => "NOT_CONFIGURED",
             Code::Internal => "INTERNAL",
         }
     }

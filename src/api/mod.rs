@@ -4,6 +4,7 @@
 pub mod error;
 mod extension;
 mod genre;
+mod ingest;
 mod inputs;
 mod loader;
 mod query;
@@ -16,6 +17,7 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::{EmptyMutation, EmptySubscription, Schema};
 use serde::{Deserialize, Serialize};
 
+use crate::kafka::IngestStatus;
 use crate::service::TrackService;
 
 pub use loader::TrackLoader;
@@ -47,10 +49,15 @@ impl Default for Limits {
     }
 }
 
-/// Builds the schema over `service`.
-pub fn schema(service: Arc<TrackService>, limits: Limits) -> TimbreSchema {
+/// Builds the schema over `service`, reporting on `ingest`.
+pub fn schema(
+    service: Arc<TrackService>,
+    ingest: Arc<IngestStatus>,
+    limits: Limits,
+) -> TimbreSchema {
     Schema::build(QueryRoot, EmptyMutation, EmptySubscription)
         .data(service)
+        .data(ingest)
         .data(limits)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)

@@ -9,6 +9,7 @@ use async_graphql::{Context, Object, SimpleObject, ID};
 
 use super::error::{ApiResult, Code};
 use super::genre::{GenreLevel, GenreObject};
+use super::ingest::IngestStatusObject;
 use super::inputs::{parse_ids, FeaturesInput, TasteSeedInput, TrackFilterInput};
 use super::loader::TrackLoader;
 use super::recommendation::{GenreSuggestionObject, SimilarTrack};
@@ -17,10 +18,14 @@ use super::Limits;
 use crate::catalog::Seed;
 use crate::domain::{TrackFilter, TrackId, TrendQuery, YearTrend};
 use crate::error::Error;
+use crate::kafka::IngestStatus;
 use crate::service::TrackService;
 
 /// Read-only queries over the catalog.
 pub struct QueryRoot;
+
+/// Longest wait `ingested` accepts, in milliseconds.
+const MAX_WAIT_MS: i32 = 30_000;
 
 fn service<'a>(ctx: &Context<'a>) -> &'a Arc<TrackService> {
     ctx.data_unchecked::<Arc<TrackService>>()
@@ -246,6 +251,38 @@ impl QueryRoot {
         }
         let trends = service(ctx).genre_trends(query).await.api()?;
         Ok(trends.into_iter().map(GenreTrend::from).collect())
+    }
+
+    /// The state of streaming ingest from Kafka: applied messages, dead
+    /// letters, lag, freshness and broker health.
+    async fn ingest_status(&self, ctx: &Context<'_>) -> IngestStatusObject {
+        ctx.data_unchecked::<Arc<IngestStatus>>().snapshot().into()
+    }
+
+    /// Whether the Kafka message at `offset` of `partition` of the tracks
+    /// topic has been applied (its track stored and searchable, or the
+    /// message dead-lettered). Waits up to `waitMs` (at most 30,000) for it
+    /// first, so a producer can hold its next read until its write shows:
+    /// give the partition and offset the broker acknowledged. Answers
+    /// `NOT_CONFIGURED` on a server that consumes no topic.
+    async fn ingested(
+        &self,
+        ctx: &Context<'_>,
+        partition: i32,
+        offset: i64,
+        #[graphql(default = 0)] wait_ms: i32,
+    ) -> async_graphql::Result<bool> {
+        let status = ctx.data_unchecked::<Arc<IngestStatus>>();
+        if !status.enabled() {
+            return Err(Code::NotConfigured.error("this server consumes no Kafka topic"));
+        }
+        if !(0..=MAX_WAIT_MS).contains(&wait_ms) || partition < 0 || offset < 0 {
+            return Err(Code::InvalidArgument.error(format!(
+                "partition and offset must not be negative, waitMs must lie within 0..={MAX_WAIT_MS}"
+            )));
+        }
+        let wait = std::time::Duration::from_millis(wait_ms as u64);
+        Ok(status.wait_applied(partition, offset, wait).await)
     }
 
     /// Size of the catalog and the state of its index, for operators.

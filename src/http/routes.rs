@@ -1,6 +1,6 @@
 //! Routes: `/graphql` (POST, and GET for queries; GraphiQL for browsers),
-//! `/healthz` (the process is up) and `/readyz` (it can serve: the store
-//! answers).
+//! `/healthz` (the process is up) and `/readyz` (it can serve; the store and
+//! the Kafka broker answer, or the server says it is degraded).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +13,7 @@ use serde_json::json;
 
 use crate::api::error::Code;
 use crate::api::{self, TimbreSchema};
+use crate::kafka::IngestStatus;
 use crate::service::TrackService;
 
 /// Whether GraphiQL is served to browsers.
@@ -77,27 +78,46 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-async fn readyz(service: web::Data<Arc<TrackService>>) -> HttpResponse {
+/// Readiness: 200 whenever queries can be answered, with `status`
+/// `ready`, or `degraded` while the store or the Kafka broker is
+/// unreachable. Degraded is still 200, not 503: queries are answered from
+/// memory, and a load balancer should keep sending them (availability over
+/// consistency).
+async fn readyz(
+    service: web::Data<Arc<TrackService>>,
+    ingest: web::Data<Arc<IngestStatus>>,
+) -> HttpResponse {
     let health = service.check_store(Duration::from_secs(2)).await;
     let tracks = service.read_now(|c| c.len());
     let kind = service.store().name();
-    match health.down_since {
-        None => HttpResponse::Ok().json(json!({
-            "status": "ready",
-            "store": { "kind": kind, "status": "up" },
-            "tracks": tracks,
-        })),
-        Some(since) => {
-            let since = humantime::format_rfc3339_seconds(since).to_string();
-            // 200, not 503: queries are still answered from memory, and a
-            // load balancer should keep sending them (availability over
-            // consistency).
-            HttpResponse::Ok().json(json!({
-                "status": "degraded",
-                "store": { "kind": kind, "status": "down", "since": since, "error": health.error },
-                "tracks": tracks,
-                "serving": "queries from memory; writes answer UNAVAILABLE until the store returns",
-            }))
-        }
-    }
+    let store = match health.down_since {
+        None => json!({ "kind": kind, "status": "up" }),
+        Some(since) => json!({
+            "kind": kind,
+            "status": "down",
+            "since": humantime::format_rfc3339_seconds(since).to_string(),
+            "error": health.error,
+            "serving": "queries from memory; writes answer UNAVAILABLE until the store returns",
+        }),
+    };
+    let kafka = ingest.snapshot();
+    let kafka_down = kafka.enabled && !kafka.broker_up;
+    let kafka = if !kafka.enabled {
+        json!({ "status": "disabled" })
+    } else {
+        json!({
+            "status": if kafka_down { "down" } else { "up" },
+            "topic": kafka.topic,
+            "since": kafka.broker_down_since.map(|s| humantime::format_rfc3339_seconds(s).to_string()),
+            "error": kafka.broker_error,
+            "lag": kafka.total_lag(),
+        })
+    };
+    let degraded = health.down_since.is_some() || kafka_down;
+    HttpResponse::Ok().json(json!({
+        "status": if degraded { "degraded" } else { "ready" },
+        "store": store,
+        "kafka": kafka,
+        "tracks": tracks,
+    }))
 }

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use tempfile::TempDir;
 use timbre::config::Config;
 use timbre::ingest::Source;
+use timbre::kafka::IngestStatus;
 use timbre::service::TrackService;
 use timbre::startup::{self, Application};
 
@@ -44,7 +45,12 @@ pub async fn serve(service: Arc<TrackService>) -> TestApp {
         listen: "127.0.0.1:0".into(),
         ..Config::default()
     };
-    let app = Application::build(&config, Arc::clone(&service)).expect("server binds");
+    let app = Application::build(
+        &config,
+        Arc::clone(&service),
+        Arc::new(IngestStatus::disabled()),
+    )
+    .expect("server binds");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     TestApp {

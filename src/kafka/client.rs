@@ -1,0 +1,145 @@
+//! librdkafka settings shared by every client timbre makes, the context
+//! that turns the client's callbacks into [`IngestStatus`] updates, and
+//! topic creation.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
+use rdkafka::error::KafkaResult;
+use rdkafka::statistics::Statistics;
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{ClientContext, TopicPartitionList};
+
+use super::status::{IngestStatus, PartitionEnds};
+use super::{KafkaError, KafkaSettings};
+
+/// The settings every client shares: brokers, client id and the operator's
+/// extra properties.
+///
+/// # Errors
+/// [`KafkaError::Settings`] when no brokers are configured.
+pub(super) fn base_config(settings: &KafkaSettings) -> Result<ClientConfig, KafkaError> {
+    let brokers = settings
+        .brokers
+        .as_deref()
+        .ok_or_else(|| KafkaError::Settings("no brokers configured (kafka.brokers)".into()))?;
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", brokers)
+        .set("client.id", "timbre");
+    for (key, value) in &settings.properties {
+        config.set(key, value);
+    }
+    Ok(config)
+}
+
+/// Creates the tracks topic and the dead-letter topic where they do not
+/// exist yet (Kafka deployments often disable automatic creation, and the
+/// test broker has none). Existing topics are left as they are.
+///
+/// # Errors
+/// The broker cannot be reached or refuses to create a topic.
+pub async fn ensure_topics(settings: &KafkaSettings) -> Result<(), KafkaError> {
+    let admin: AdminClient<DefaultClientContext> = base_config(settings)?.create()?;
+    let replication = || TopicReplication::Fixed(settings.replication_factor);
+    let topics = [
+        NewTopic::new(&settings.topic, settings.partitions, replication()),
+        NewTopic::new(
+            &settings.dead_letter_topic,
+            settings.partitions,
+            replication(),
+        ),
+    ];
+    let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(10)));
+    for result in admin.create_topics(&topics, &options).await? {
+        match result {
+            Ok(topic) => tracing::info!(topic = topic.as_str(), "created Kafka topic"),
+            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((topic, code)) => {
+                return Err(KafkaError::Settings(format!(
+                    "cannot create topic {topic:?}: {code}"
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The consumer's context: forwards the client's statistics (partition
+/// ends, broker states) and errors to the shared [`IngestStatus`].
+pub(super) struct IngestContext {
+    pub status: Arc<IngestStatus>,
+    pub topic: String,
+}
+
+impl ClientContext for IngestContext {
+    fn stats(&self, statistics: Statistics) {
+        let up = statistics
+            .brokers
+            .values()
+            .any(|b| b.state == "UP" && b.nodeid >= 0);
+        if up {
+            self.status.broker_up();
+        }
+        if let Some(topic) = statistics.topics.get(&self.topic) {
+            let ends: BTreeMap<i32, PartitionEnds> = topic
+                .partitions
+                .values()
+                // Partition -1 is librdkafka's internal "unassigned" queue.
+                .filter(|p| p.partition >= 0 && p.desired)
+                .map(|p| {
+                    (
+                        p.partition,
+                        PartitionEnds {
+                            high_watermark: p.hi_offset,
+                            committed: p.committed_offset,
+                        },
+                    )
+                })
+                .collect();
+            self.status.set_ends(ends);
+        }
+    }
+
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        match error.rdkafka_error_code() {
+            Some(RDKafkaErrorCode::AllBrokersDown) => self.status.broker_down(reason.to_string()),
+            _ => tracing::warn!(error = %error, reason, "Kafka client error"),
+        }
+    }
+}
+
+impl ConsumerContext for IngestContext {
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(tpl) => {
+                tracing::info!(partitions = %describe(tpl), "partitions assigned")
+            }
+            Rebalance::Revoke(tpl) => {
+                tracing::info!(partitions = %describe(tpl), "partitions revoked")
+            }
+            Rebalance::Error(e) => tracing::warn!(error = %e, "rebalance failed"),
+        }
+    }
+
+    fn commit_callback(&self, result: KafkaResult<()>, _offsets: &TopicPartitionList) {
+        if let Err(e) = result {
+            // Not fatal: offsets stay stored and the next commit carries them;
+            // at worst a restart replays a batch, which changes nothing.
+            tracing::warn!(error = %e, "committing offsets failed");
+        }
+    }
+}
+
+fn describe(tpl: &TopicPartitionList) -> String {
+    tpl.elements()
+        .iter()
+        .map(|e| format!("{}/{}", e.topic(), e.partition()))
+        .collect::<Vec<_>>()
+        .join(",")
+}
