@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs the real servers timbre's integration tests talk to, idempotently,
 # caching them outside the clone (~/.cache/timbre, or $TIMBRE_TOOLS):
-#   - SecantusDB 0.7.0b3 (PyPI), a MongoDB-wire server, in a Python venv.
+#   - SecantusDB 0.7.0b3 (PyPI), a MongoDB-wire server, in a Python venv
+#     (about 15 s);
+#   - tansu 0.6.0 (crates.io), a Kafka-wire broker, built with its memory
+#     and SQLite storage engines (about 16 minutes on 2 cores, once).
 # Prints `export` lines for the test run: eval "$(scripts/services.sh)".
 # The tests start and stop their own server processes on free loopback ports
 # (a test that stops MongoDB mid-run needs its own), using these binaries.
@@ -19,3 +22,15 @@ if [ ! -x "$secantusd" ] || ! grep -qx "Version: $secantus_version" <<<"$install
   "$venv/bin/pip" install --quiet --disable-pip-version-check "SecantusDB==$secantus_version" >&2
 fi
 echo "export TIMBRE_SECANTUSD=$secantusd"
+
+tansu_version="0.6.0"
+tansu_root="$tools/tansu"
+tansu="$tansu_root/bin/tansu"
+if ! "$tansu" --version 2>/dev/null | grep -qx "tansu $tansu_version"; then
+  echo "building tansu $tansu_version into $tansu_root (once; about 16 minutes on 2 cores)" >&2
+  # The default features build a broker without storage engines: dynostore
+  # gives memory://, libsql gives sqlite:// (data that survives a restart).
+  cargo install tansu --version "$tansu_version" --locked --quiet \
+    --no-default-features --features dynostore,libsql --root "$tansu_root" >&2
+fi
+echo "export TIMBRE_TANSU=$tansu"

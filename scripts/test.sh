@@ -2,8 +2,10 @@
 # Runs timbre's whole test suite: unit tests, the index crate's tests, the
 # black-box API tests against a server on port 0, the recall test on the
 # shared dataset, the schema check, and the store contract and MongoDB tests
-# against a real MongoDB-wire server (SecantusDB) on loopback, which this
-# script installs (cached in ~/.cache/timbre) and starts on a free port.
+# against a real MongoDB-wire server (SecantusDB), and the Kafka consumer
+# tests against a real Kafka-wire broker (tansu), both on loopback, which
+# this script installs (cached in ~/.cache/timbre) and starts on free ports.
+# Tests that stop a server mid-run start private ones from the same binaries.
 # CI runs exactly this (.ci/run).
 #
 # The shared dataset is read from ../shared/data/spotify_songs.csv (or
@@ -41,6 +43,14 @@ mongo_port=$(free_port)
 pids+=($!)
 wait_for_port "$mongo_port" "$state/mongo.log"
 export TIMBRE_TEST_MONGODB_URI="mongodb://127.0.0.1:$mongo_port/"
+
+kafka_port=$(free_port)
+"$TIMBRE_TANSU" broker --listener-url "tcp://127.0.0.1:$kafka_port" \
+  --advertised-listener-url "tcp://127.0.0.1:$kafka_port" --storage-engine memory://tansu/ \
+  >"$state/kafka.log" 2>&1 &
+pids+=($!)
+wait_for_port "$kafka_port" "$state/kafka.log"
+export TIMBRE_TEST_KAFKA_BROKERS="127.0.0.1:$kafka_port"
 
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 cargo test --workspace --all-targets --locked "$@"

@@ -44,6 +44,9 @@ use crate::store::StoreError;
 /// Longest wait between two attempts of a failing write.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
+/// Longest wait for the final commit and the client's close at shutdown.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Attempts of a batch write failing with an error other than
 /// unavailability before its tracks are written one by one.
 const ATTEMPTS: u32 = 3;
@@ -116,7 +119,26 @@ impl TrackConsumer {
                 break;
             }
         }
-        self.commit_applied();
+        self.close().await;
+    }
+
+    /// Commits the applied offsets and closes the client (leaving the
+    /// group), on a thread of its own: both block inside librdkafka, and
+    /// with the broker gone they can block for long. Waits up to
+    /// [`CLOSE_TIMEOUT`]; after that the thread is left to finish alone, and
+    /// what was not committed is replayed at the next start.
+    async fn close(self) {
+        let (done, closed) = tokio::sync::oneshot::channel();
+        let spawned = std::thread::Builder::new()
+            .name("kafka-close".into())
+            .spawn(move || {
+                self.commit_applied();
+                drop(self);
+                let _ = done.send(());
+            });
+        if spawned.is_ok() && tokio::time::timeout(CLOSE_TIMEOUT, closed).await.is_err() {
+            tracing::warn!("closing the Kafka consumer takes too long; leaving it behind");
+        }
     }
 
     /// Waits for a first message, then gathers more for up to `batch_wait`

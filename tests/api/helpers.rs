@@ -41,21 +41,21 @@ pub async fn spawn_app_in(data_dir: &Path, imports: &[&Path]) -> TestApp {
 
 /// Serves `service` on a free port.
 pub async fn serve(service: Arc<TrackService>) -> TestApp {
+    serve_with(service, Arc::new(IngestStatus::disabled())).await
+}
+
+/// Serves `service` on a free port, reporting on `ingest`.
+pub async fn serve_with(service: Arc<TrackService>, ingest: Arc<IngestStatus>) -> TestApp {
     let config = Config {
         listen: "127.0.0.1:0".into(),
         ..Config::default()
     };
-    let app = Application::build(
-        &config,
-        Arc::clone(&service),
-        Arc::new(IngestStatus::disabled()),
-    )
-    .expect("server binds");
+    let app = Application::build(&config, Arc::clone(&service), ingest).expect("server binds");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
-        client: reqwest::Client::new(),
+        client: client(),
         service,
     }
 }
@@ -151,6 +151,16 @@ pub fn shared_dataset() -> Option<PathBuf> {
         );
         None
     }
+}
+
+/// An HTTP client that drops idle connections after a second, well before
+/// the server's 5 s keep-alive ends them: a test that pauses (stopping a
+/// broker, say) never sends on a connection the server has just closed.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_idle_timeout(std::time::Duration::from_secs(1))
+        .build()
+        .expect("an HTTP client")
 }
 
 /// GETs `url` and returns the JSON body.

@@ -5,6 +5,8 @@ mod helpers;
 
 mod graphql;
 mod import;
+mod kafka;
+mod kafka_server;
 mod mongo_server;
 mod mongodb;
 mod process;
