@@ -150,6 +150,42 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
         Ok(replaced)
     }
 
+    /// Inserts or replaces many vectors at once, inserting into the graph
+    /// on every core: what a batch of new tracks from a stream needs. A key
+    /// whose live vector already equals the new one is left alone (no
+    /// tombstone, no graph insert). A key given twice keeps its last vector.
+    /// Returns how many vectors went into the graph.
+    ///
+    /// # Errors
+    /// A vector of the wrong dimension or with a non-finite value; then
+    /// nothing is changed.
+    pub fn upsert_many<'a>(
+        &mut self,
+        items: impl IntoIterator<Item = (K, &'a [f32])>,
+    ) -> Result<usize> {
+        let items: Vec<(K, &[f32])> = items.into_iter().collect();
+        for (_, vector) in &items {
+            self.check(vector)?;
+        }
+        let first = self.keys.len();
+        for (key, vector) in items {
+            if self.get(&key) != Some(vector) {
+                self.push(key, vector);
+            }
+        }
+        // Only live new ids: a key given twice tombstoned its first push.
+        let fresh: Vec<(&[f32], usize)> = (first..self.keys.len())
+            .filter(|&id| !self.dead[id])
+            .map(|id| (self.row(id as u32), id))
+            .collect();
+        match fresh.len() {
+            0 => {}
+            1 => self.graph.insert(fresh[0].0, fresh[0].1 as u32),
+            _ => self.graph.insert_parallel(&fresh),
+        }
+        Ok(fresh.len())
+    }
+
     /// Removes `key`. Returns whether it was present.
     pub fn remove(&mut self, key: &K) -> bool {
         match self.live.remove(key) {
@@ -398,6 +434,31 @@ mod tests {
             )
             .unwrap();
         assert_eq!(hits, exact);
+    }
+
+    #[test]
+    fn upserting_many_inserts_only_what_changed() {
+        let mut index = VectorIndex::build(2, graph_only(), grid(100)).unwrap();
+        let same = [0.0f32, 0.0];
+        let moved = [5.5f32, 5.5];
+        let new = [2.5f32, 7.5];
+        let inserted = index
+            .upsert_many([
+                (0u64, &same[..]),
+                (1, &moved[..]),
+                (1000, &new[..]),
+                (1000, &new[..]),
+            ])
+            .unwrap();
+        assert_eq!(inserted, 2);
+        assert_eq!(index.dead_count(), 1);
+        assert_eq!(index.len(), 101);
+        let hit = &index.search(&[5.4, 5.4], 1, None).unwrap()[0];
+        assert_eq!(hit.key, 1);
+        let hit = &index.search(&[2.4, 7.4], 1, None).unwrap()[0];
+        assert_eq!(hit.key, 1000);
+        assert!(index.upsert_many([(5u64, &[f32::NAN, 0.0][..])]).is_err());
+        assert_eq!(index.len(), 101);
     }
 
     #[test]

@@ -128,18 +128,30 @@ impl Catalog {
     /// equal to the one held already changes nothing (replays are free).
     ///
     /// # Errors
-    /// An index error; tracks before the failing one stay applied.
+    /// An index error (a vector the space cannot encode); then nothing of
+    /// the batch is applied.
     pub fn upsert(&mut self, tracks: impl IntoIterator<Item = Track>) -> Result<()> {
-        for track in tracks {
-            if self
-                .tracks
-                .get(&track.id)
-                .is_some_and(|held| **held == track)
-            {
-                continue;
-            }
-            let vector = self.space.encode(&track.features.values());
-            self.index.upsert(track.id, &vector)?;
+        let changed: Vec<Track> = tracks
+            .into_iter()
+            .filter(|track| {
+                self.tracks
+                    .get(&track.id)
+                    .is_none_or(|held| **held != *track)
+            })
+            .collect();
+        let vectors: Vec<Vec<f32>> = changed
+            .iter()
+            .map(|t| self.space.encode(&t.features.values()))
+            .collect();
+        // One parallel graph insert for the batch; a track whose features
+        // did not change (a metadata update) keeps its vector and node.
+        self.index.upsert_many(
+            changed
+                .iter()
+                .zip(&vectors)
+                .map(|(t, v)| (t.id, v.as_slice())),
+        )?;
+        for track in changed {
             self.order.insert(track.id);
             self.tracks.insert(track.id, Arc::new(track));
         }

@@ -18,12 +18,16 @@ use rdkafka::{ClientContext, TopicPartitionList};
 use super::status::{IngestStatus, PartitionEnds};
 use super::{KafkaError, KafkaSettings};
 
-/// The settings every client shares: brokers, client id and the operator's
-/// extra properties.
+/// The settings every client shares: brokers and client id, then `tuning`
+/// (the client's own defaults), then the operator's extra properties, which
+/// win over both.
 ///
 /// # Errors
 /// [`KafkaError::Settings`] when no brokers are configured.
-pub(super) fn base_config(settings: &KafkaSettings) -> Result<ClientConfig, KafkaError> {
+pub(super) fn client_config(
+    settings: &KafkaSettings,
+    tuning: &[(&str, &str)],
+) -> Result<ClientConfig, KafkaError> {
     let brokers = settings
         .brokers
         .as_deref()
@@ -32,6 +36,9 @@ pub(super) fn base_config(settings: &KafkaSettings) -> Result<ClientConfig, Kafk
     config
         .set("bootstrap.servers", brokers)
         .set("client.id", "timbre");
+    for (key, value) in tuning {
+        config.set(*key, *value);
+    }
     for (key, value) in &settings.properties {
         config.set(key, value);
     }
@@ -45,7 +52,7 @@ pub(super) fn base_config(settings: &KafkaSettings) -> Result<ClientConfig, Kafk
 /// # Errors
 /// The broker cannot be reached or refuses to create a topic.
 pub async fn ensure_topics(settings: &KafkaSettings) -> Result<(), KafkaError> {
-    let admin: AdminClient<DefaultClientContext> = base_config(settings)?.create()?;
+    let admin: AdminClient<DefaultClientContext> = client_config(settings, &[])?.create()?;
     let replication = || TopicReplication::Fixed(settings.replication_factor);
     let topics = [
         NewTopic::new(&settings.topic, settings.partitions, replication()),

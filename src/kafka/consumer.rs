@@ -31,7 +31,7 @@ use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
-use super::client::{base_config, IngestContext};
+use super::client::{client_config, IngestContext};
 use super::dead_letter::{DeadLetters, Reason};
 use super::message::{decode, Change};
 use super::status::{AppliedBatch, IngestStatus};
@@ -79,17 +79,23 @@ impl TrackConsumer {
             status: Arc::clone(&status),
             topic: settings.topic.clone(),
         };
-        let consumer: StreamConsumer<IngestContext> = base_config(settings)?
-            .set("group.id", &settings.group_id)
+        let tuning = [
+            ("group.id", settings.group_id.as_str()),
             // A new group (a new replica) reads the topic from its start.
-            .set("auto.offset.reset", "earliest")
+            ("auto.offset.reset", "earliest"),
             // Commit in the background, but only what `store_offsets` says
             // has been applied.
-            .set("enable.auto.commit", "true")
-            .set("enable.auto.offset.store", "false")
-            .set("auto.commit.interval.ms", "1000")
-            .set("statistics.interval.ms", "1000")
-            .create_with_context(context)?;
+            ("enable.auto.commit", "true"),
+            ("enable.auto.offset.store", "false"),
+            ("auto.commit.interval.ms", "1000"),
+            ("statistics.interval.ms", "1000"),
+            // A broker may hold a fetch this long when the partition has
+            // nothing new; Kafka answers as soon as data arrives, but not
+            // every Kafka-API broker does, and freshness is the point here.
+            ("fetch.wait.max.ms", "100"),
+        ];
+        let consumer: StreamConsumer<IngestContext> =
+            client_config(settings, &tuning)?.create_with_context(context)?;
         consumer.subscribe(&[&settings.topic])?;
         Ok(TrackConsumer {
             consumer,

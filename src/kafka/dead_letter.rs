@@ -16,7 +16,7 @@ use std::time::Duration;
 use rdkafka::message::{Header, Message, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
-use super::client::base_config;
+use super::client::client_config;
 use super::{KafkaError, KafkaSettings};
 
 /// Sends poison messages to the dead-letter topic.
@@ -37,11 +37,9 @@ impl DeadLetters {
     /// # Errors
     /// The client cannot be created from the settings.
     pub fn new(settings: &KafkaSettings) -> Result<Self, KafkaError> {
-        let producer = base_config(settings)?
-            // Every dead letter must be written exactly where it was asked
-            // for: no duplicates from retries, no reordering.
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
+        // Every dead letter must be written exactly where it was asked for:
+        // no duplicates from retries, no reordering.
+        let producer = client_config(settings, &[("enable.idempotence", "true"), ("acks", "all")])?
             .create()?;
         Ok(DeadLetters {
             producer,

@@ -149,3 +149,44 @@ pub enum KafkaError {
     #[error("Kafka: {0}")]
     Broker(#[from] rdkafka::error::KafkaError),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_settings_are_named() {
+        assert!(KafkaSettings::default().validate().is_ok());
+        let same = KafkaSettings {
+            dead_letter_topic: "timbre.tracks".into(),
+            ..KafkaSettings::default()
+        };
+        assert!(same.validate().unwrap_err().contains("dead_letter_topic"));
+        let empty = KafkaSettings {
+            brokers: Some(" ".into()),
+            ..KafkaSettings::default()
+        };
+        assert!(empty.validate().unwrap_err().contains("kafka.brokers"));
+        let none = KafkaSettings {
+            batch_max: 0,
+            ..KafkaSettings::default()
+        };
+        assert!(none.validate().unwrap_err().contains("batch_max"));
+    }
+
+    #[test]
+    fn credentials_in_properties_are_never_shown() {
+        let settings = KafkaSettings {
+            properties: BTreeMap::from([
+                ("sasl.password".to_string(), "hunter2".to_string()),
+                ("security.protocol".to_string(), "SASL_SSL".to_string()),
+            ]),
+            ..KafkaSettings::default()
+        };
+        let shown = format!("{settings:?}");
+        assert!(
+            !shown.contains("hunter2") && shown.contains("SASL_SSL"),
+            "{shown}"
+        );
+    }
+}

@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
-use super::client::base_config;
+use super::client::client_config;
 use super::message::encode_upsert;
 use super::{KafkaError, KafkaSettings};
 use crate::domain::Track;
@@ -60,12 +60,16 @@ pub async fn produce(
     settings: &KafkaSettings,
     tracks: &[Track],
 ) -> Result<ProduceReport, KafkaError> {
-    let producer: FutureProducer = base_config(settings)?
-        .set("enable.idempotence", "true")
-        .set("acks", "all")
-        .set("linger.ms", "10")
-        .set("message.timeout.ms", "60000")
-        .create()?;
+    let producer: FutureProducer = client_config(
+        settings,
+        &[
+            ("enable.idempotence", "true"),
+            ("acks", "all"),
+            ("linger.ms", "10"),
+            ("message.timeout.ms", "60000"),
+        ],
+    )?
+    .create()?;
     let started = Instant::now();
     let progress = progress_bar(tracks.len() as u64);
     let mut report = ProduceReport {

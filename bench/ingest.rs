@@ -1,0 +1,236 @@
+//! Streaming ingest through a real broker into the searchable index:
+//!
+//! 1. **Catch-up rate.** The shared dataset is produced to a fresh topic
+//!    first; then a consumer starts on an empty embedded store, and the time
+//!    until every track is searchable gives tracks/s.
+//! 2. **Freshness at a steady rate.** Into the loaded catalog, new tracks
+//!    (dataset tracks under new ids) are produced at a fixed rate (`--rate`, default 1,000/s) for
+//!    `--seconds` (default 20); the consumer's own record of "message
+//!    timestamp → searchable" gives the median and p99. The producer lingers
+//!    5 ms, which is part of the figure, as it would be for a real producer.
+//!
+//! Each part repeats `REPEATS` times on fresh topics; medians (min..max).
+//!
+//! Run: `bench/ingest.sh` (starts a broker), or
+//! `cargo run --release --example ingest -- BROKERS [--dataset PATH] [--rate N] [--seconds S]`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::ClientConfig;
+use timbre::config::Config;
+use timbre::domain::{Track, TrackId};
+use timbre::ingest::{self, Source};
+use timbre::kafka::message::encode_upsert;
+use timbre::kafka::{self, IngestStatus, KafkaSettings};
+use timbre::service::TrackService;
+use timbre::startup;
+use tokio_util::sync::CancellationToken;
+
+const REPEATS: usize = 3;
+
+struct Args {
+    brokers: String,
+    dataset: String,
+    rate: u64,
+    seconds: u64,
+}
+
+fn args() -> Args {
+    let mut args = Args {
+        brokers: String::new(),
+        dataset: concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/data/spotify_songs.csv"
+        )
+        .into(),
+        rate: 1_000,
+        seconds: 20,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--dataset" => args.dataset = it.next().expect("--dataset PATH"),
+            "--rate" => args.rate = it.next().and_then(|v| v.parse().ok()).expect("--rate N"),
+            "--seconds" => {
+                args.seconds = it.next().and_then(|v| v.parse().ok()).expect("--seconds S")
+            }
+            brokers => args.brokers = brokers.to_string(),
+        }
+    }
+    assert!(
+        !args.brokers.is_empty(),
+        "usage: ingest BROKERS [--dataset PATH] [--rate N] [--seconds S]"
+    );
+    args
+}
+
+fn settings(brokers: &str, run: &str) -> KafkaSettings {
+    KafkaSettings {
+        brokers: Some(brokers.into()),
+        group_id: format!("bench-{run}"),
+        topic: format!("bench-{run}.tracks"),
+        dead_letter_topic: format!("bench-{run}.tracks.dlq"),
+        ..KafkaSettings::default()
+    }
+}
+
+/// A consumer into a fresh embedded store; returns the service, its status
+/// and the shutdown handle.
+async fn consume(
+    settings: &KafkaSettings,
+    dir: &std::path::Path,
+) -> anyhow::Result<(Arc<TrackService>, Arc<IngestStatus>, CancellationToken)> {
+    let config = Config {
+        data_dir: dir.to_path_buf(),
+        ..Config::default()
+    };
+    let (service, _) = startup::open_service(&config).await?;
+    let status = Arc::new(IngestStatus::new(&settings.topic, &settings.group_id));
+    let shutdown = CancellationToken::new();
+    tokio::spawn(startup::consume(
+        settings.clone(),
+        Arc::clone(&service),
+        Arc::clone(&status),
+        shutdown.clone(),
+    ));
+    Ok((service, status, shutdown))
+}
+
+async fn wait_for(status: &IngestStatus, messages: u64, limit: Duration) -> anyhow::Result<()> {
+    let deadline = Instant::now() + limit;
+    while status.snapshot().messages < messages {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "not all messages applied in time"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    Ok(())
+}
+
+/// Part 1: produce everything, then time the consumer from start to the
+/// last track searchable.
+async fn catch_up(args: &Args, tracks: &[Track], run: usize) -> anyhow::Result<f64> {
+    let settings = settings(
+        &args.brokers,
+        &format!("catchup-{}-{run}", std::process::id()),
+    );
+    kafka::ensure_topics(&settings).await?;
+    let report = kafka::producer::produce(&settings, tracks).await?;
+    anyhow::ensure!(report.failed == 0, "produce failed: {report}");
+    let dir = tempfile::tempdir()?;
+    let started = Instant::now();
+    let (service, status, shutdown) = consume(&settings, dir.path()).await?;
+    wait_for(&status, tracks.len() as u64, Duration::from_secs(600)).await?;
+    let elapsed = started.elapsed();
+    anyhow::ensure!(service.read_now(|c| c.len()) == tracks.len());
+    shutdown.cancel();
+    Ok(tracks.len() as f64 / elapsed.as_secs_f64())
+}
+
+/// Part 2: a steady stream of updates into a loaded catalog; freshness
+/// median and p99 in milliseconds.
+async fn steady(args: &Args, tracks: &[Track], run: usize) -> anyhow::Result<(f64, f64, u64)> {
+    let settings = settings(
+        &args.brokers,
+        &format!("steady-{}-{run}", std::process::id()),
+    );
+    kafka::ensure_topics(&settings).await?;
+    let dir = tempfile::tempdir()?;
+    let (service, status, shutdown) = consume(&settings, dir.path()).await?;
+    // Load the catalog first, so the stream updates a full index.
+    service.upsert(tracks.to_vec()).await?;
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", &args.brokers)
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "5")
+        .create()?;
+    let total = args.rate * args.seconds;
+    let mut interval = tokio::time::interval(Duration::from_secs(1) / args.rate as u32);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut pending = Vec::with_capacity(total as usize);
+    for i in 0..total as usize {
+        interval.tick().await;
+        // A new track: a dataset track's features under a new id, so every
+        // message is a real insert into the store and the graph.
+        let mut track = tracks[i % tracks.len()].clone();
+        track.id = TrackId::parse(&format!("n{run}{i:020}"))?;
+        let (key, value) = encode_upsert(&track);
+        let record = FutureRecord::to(&settings.topic).key(&key).payload(&value);
+        match producer.send_result(record) {
+            Ok(delivery) => pending.push(delivery),
+            Err((e, _)) => anyhow::bail!("produce: {e}"),
+        }
+    }
+    for delivery in pending {
+        delivery.await?.map_err(|(e, _)| e)?;
+    }
+    wait_for(&status, total, Duration::from_secs(120)).await?;
+    let freshness = status.snapshot().freshness.expect("samples");
+    shutdown.cancel();
+    Ok((
+        freshness.p50.as_secs_f64() * 1e3,
+        freshness.p99.as_secs_f64() * 1e3,
+        freshness.samples as u64,
+    ))
+}
+
+fn summary(mut xs: Vec<f64>) -> String {
+    xs.sort_by(f64::total_cmp);
+    format!(
+        "{:.0} ({:.0}..{:.0})",
+        xs[xs.len() / 2],
+        xs[0],
+        xs[xs.len() - 1]
+    )
+}
+
+fn summary_ms(mut xs: Vec<f64>) -> String {
+    xs.sort_by(f64::total_cmp);
+    format!(
+        "{:.1} ms ({:.1}..{:.1})",
+        xs[xs.len() / 2],
+        xs[0],
+        xs[xs.len() - 1]
+    )
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = args();
+    let (tracks, _) = ingest::read(&Source::parse(&args.dataset), None)?;
+    println!(
+        "{} tracks from {}; broker {}; {REPEATS} repeats, medians (min..max)",
+        tracks.len(),
+        args.dataset,
+        args.brokers
+    );
+    let mut rates = Vec::new();
+    for run in 0..REPEATS {
+        let rate = catch_up(&args, &tracks, run).await?;
+        println!("  catch-up run {run}: {rate:.0} tracks/s");
+        rates.push(rate);
+    }
+    println!(
+        "catch-up ingest, empty store to all searchable: {} tracks/s",
+        summary(rates)
+    );
+
+    let (mut p50s, mut p99s) = (Vec::new(), Vec::new());
+    for run in 0..REPEATS {
+        let (p50, p99, n) = steady(&args, &tracks, run).await?;
+        println!("  steady run {run}: p50 {p50:.1} ms, p99 {p99:.1} ms over {n} messages");
+        p50s.push(p50);
+        p99s.push(p99);
+    }
+    println!(
+        "freshness at {}/s for {} s: median {}, p99 {}",
+        args.rate,
+        args.seconds,
+        summary_ms(p50s),
+        summary_ms(p99s)
+    );
+    Ok(())
+}
