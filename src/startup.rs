@@ -87,9 +87,14 @@ pub async fn consume(
             }
         }
     }
-    match TrackConsumer::new(&settings, service, status) {
+    match TrackConsumer::new(&settings, service, Arc::clone(&status)) {
         Ok(consumer) => consumer.run(shutdown).await,
-        Err(e) => tracing::error!(error = %e, "cannot start the Kafka consumer"),
+        Err(e) => {
+            // Bad client settings (e.g. an unknown `[kafka.properties]` key):
+            // nothing will be consumed, so say so where operators look.
+            tracing::error!(error = %e, "cannot start the Kafka consumer");
+            status.broker_down(format!("the consumer cannot start: {e}"));
+        }
     }
 }
 

@@ -192,11 +192,6 @@ impl IngestStatus {
         self.inner.lock().ends = ends;
     }
 
-    /// Whether the broker is currently unreachable.
-    pub fn broker_is_down(&self) -> bool {
-        self.inner.lock().broker_down_since.is_some()
-    }
-
     /// A copy of the current status.
     pub fn snapshot(&self) -> IngestSnapshot {
         let applied = self.applied.borrow().clone();
