@@ -1,6 +1,9 @@
 //! `spawn_app()` and test data.
 
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use serde_json::{json, Value};
@@ -63,15 +66,13 @@ pub async fn serve_with(service: Arc<TrackService>, ingest: Arc<IngestStatus>) -
 impl TestApp {
     /// POSTs a GraphQL request and returns the JSON body.
     pub async fn query(&self, query: &str, variables: Value) -> Value {
-        self.client
-            .post(format!("{}/graphql", self.address))
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .expect("request sent")
-            .json()
-            .await
-            .expect("JSON body")
+        post_graphql(
+            &self.client,
+            &format!("{}/graphql", self.address),
+            query,
+            variables,
+        )
+        .await
     }
 
     /// GETs `path` (e.g. `/readyz`) and returns the JSON body.
@@ -161,6 +162,52 @@ pub fn client() -> reqwest::Client {
         .pool_idle_timeout(std::time::Duration::from_secs(1))
         .build()
         .expect("an HTTP client")
+}
+
+/// POSTs a GraphQL request to `url` and returns the JSON body.
+pub async fn post_graphql(
+    client: &reqwest::Client,
+    url: &str,
+    query: &str,
+    variables: Value,
+) -> Value {
+    client
+        .post(url)
+        .json(&json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .expect("request sent")
+        .json()
+        .await
+        .expect("JSON body")
+}
+
+/// Starts the real `timbre serve` (its arguments after `serve` in `args`,
+/// listening on port 0) with `env` set, reads its log until it says where
+/// it serves, and keeps draining the log so the server never blocks on a
+/// full pipe. Returns the child, the GraphQL URL and the log up to then.
+pub fn spawn_serve(args: &[&OsStr], env: &[(&str, String)]) -> (Child, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_timbre"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .env("RUST_LOG", "info")
+        .env_remove("TIMBRE_CONFIG")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("timbre starts");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut log = String::new();
+    let url = loop {
+        let line = lines.next().expect("the server logs its address").unwrap();
+        log.push_str(&line);
+        log.push('\n');
+        if let Some(at) = line.find("serving GraphQL on ") {
+            break line[at + "serving GraphQL on ".len()..].trim().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (child, url, log)
 }
 
 /// GETs `url` and returns the JSON body.

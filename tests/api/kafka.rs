@@ -2,8 +2,9 @@
 //! replays, poison messages, a broker outage, and a SIGKILLed server.
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +19,9 @@ use timbre::startup;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{data_dir, get_json, serve_with, synthetic_csv, TestApp};
+use crate::helpers::{
+    data_dir, get_json, post_graphql, serve_with, spawn_serve, synthetic_csv, TestApp,
+};
 use crate::kafka_server::{
     header, read_topic, shared_brokers, unique_settings, KafkaProcess, TestProducer,
 };
@@ -360,44 +363,30 @@ async fn a_broker_outage_is_reported_and_ridden_out() {
 /// `timbre serve` consuming `settings`, as a child process; returns it with
 /// its GraphQL URL.
 fn serve_process(settings: &KafkaSettings, data: &Path, batch_max: usize) -> (Child, String) {
-    use std::io::{BufRead, BufReader};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_timbre"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data)
-        .args(["--kafka-brokers", settings.brokers.as_deref().unwrap()])
-        .args(["--kafka-group-id", &settings.group_id])
-        .args(["--kafka-topic", &settings.topic])
-        .env(
+    let args = [
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--kafka-brokers",
+        settings.brokers.as_deref().unwrap(),
+        "--kafka-group-id",
+        &settings.group_id,
+        "--kafka-topic",
+        &settings.topic,
+    ]
+    .map(OsStr::new);
+    let env = [
+        (
             "TIMBRE_KAFKA__DEAD_LETTER_TOPIC",
-            &settings.dead_letter_topic,
-        )
-        .env("TIMBRE_KAFKA__BATCH_MAX", batch_max.to_string())
-        .env("RUST_LOG", "info")
-        .env_remove("TIMBRE_CONFIG")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("timbre starts");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = loop {
-        let line = lines.next().expect("the server logs its address").unwrap();
-        if let Some(at) = line.find("serving GraphQL on ") {
-            break line[at + "serving GraphQL on ".len()..].trim().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
+            settings.dead_letter_topic.clone(),
+        ),
+        ("TIMBRE_KAFKA__BATCH_MAX", batch_max.to_string()),
+    ];
+    let (child, url, _) = spawn_serve(&args, &env);
     (child, url)
 }
 
 async fn graphql(client: &reqwest::Client, url: &str, query: &str) -> Value {
-    client
-        .post(url)
-        .json(&json!({ "query": query }))
-        .send()
-        .await
-        .expect("request sent")
-        .json()
-        .await
-        .expect("JSON body")
+    post_graphql(client, url, query, json!({})).await
 }
 
 #[tokio::test]

@@ -3,11 +3,9 @@
 //! (tansu at `TIMBRE_TANSU`, installed by `scripts/services.sh`), plus the
 //! producing and reading a test needs around them.
 
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -15,9 +13,7 @@ use rdkafka::message::{Headers, Message, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use timbre::kafka::KafkaSettings;
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
+use crate::server_process::{free_port, in_ci, installed, ServerProcess};
 
 /// The shared test broker; `None` (outside CI) when there is none.
 pub fn shared_brokers() -> Option<String> {
@@ -122,101 +118,50 @@ pub fn header(message: &OwnedMessage, key: &str) -> Option<String> {
         .map(|v| String::from_utf8_lossy(v).into_owned())
 }
 
-/// A free loopback port.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A private tansu broker with SQLite storage in a directory, so that it
 /// can be stopped and started again with its data and committed offsets.
-pub struct KafkaProcess {
-    binary: PathBuf,
-    storage: PathBuf,
-    pub port: u16,
-    child: Option<Child>,
-}
+pub struct KafkaProcess(ServerProcess);
 
 impl KafkaProcess {
     /// Starts a broker on a free port; `None` (outside CI) when tansu is not
     /// installed.
     pub fn start(storage: &Path) -> Option<Self> {
-        let binary = match std::env::var_os("TIMBRE_TANSU") {
-            Some(b) => PathBuf::from(b),
-            None if in_ci() => panic!("CI=true but TIMBRE_TANSU is not set: run scripts/test.sh"),
-            None => {
-                eprintln!("tansu not installed (run scripts/test.sh); passing over this test");
-                return None;
-            }
-        };
-        let mut broker = KafkaProcess {
+        let binary = installed("TIMBRE_TANSU", "tansu")?;
+        let port = free_port();
+        let url = format!("tcp://127.0.0.1:{port}");
+        let args = [
+            "broker",
+            "--listener-url",
+            &url,
+            "--advertised-listener-url",
+            &url,
+            // The SQLite path is taken relative to the working directory.
+            "--storage-engine",
+            "sqlite://tansu.db",
+        ]
+        .map(String::from)
+        .to_vec();
+        Some(KafkaProcess(ServerProcess::start(
+            "tansu",
             binary,
-            storage: storage.to_path_buf(),
-            port: free_port(),
-            child: None,
-        };
-        broker.resume();
-        Some(broker)
+            args,
+            storage.to_path_buf(),
+            port,
+        )))
     }
 
     /// `host:port` of this broker.
     pub fn brokers(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        format!("127.0.0.1:{}", self.0.port)
     }
 
-    /// Starts the process (again) and waits until its port accepts.
+    /// Starts the broker again.
     pub fn resume(&mut self) {
-        let url = format!("tcp://127.0.0.1:{}", self.port);
-        let child = Command::new(&self.binary)
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-            ])
-            // The SQLite path is taken relative to the working directory.
-            .args(["--storage-engine", "sqlite://tansu.db"])
-            .current_dir(&self.storage)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("tansu starts");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "tansu did not open port {}",
-                self.port
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        self.0.resume();
     }
 
-    /// Stops the process (SIGTERM) and waits for it to exit.
+    /// Stops the broker (SIGTERM) and waits for it to exit.
     pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(child.id().to_string())
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(15);
-            while child.try_wait().ok().flatten().is_none() {
-                if Instant::now() > deadline {
-                    let _ = child.kill();
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-    }
-}
-
-impl Drop for KafkaProcess {
-    fn drop(&mut self) {
-        self.stop();
+        self.0.stop();
     }
 }

@@ -13,4 +13,5 @@ mod process;
 mod recall;
 mod restart;
 mod schema;
+mod server_process;
 mod store_contract;

@@ -2,15 +2,10 @@
 //! (`TIMBRE_TEST_MONGODB_URI`), and private ones a test can stop and start
 //! (SecantusDB at `TIMBRE_SECANTUSD`, installed by `scripts/services.sh`).
 
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
+use crate::server_process::{free_port, in_ci, installed, ServerProcess};
 
 /// The shared test server's URI; `None` (outside CI) when there is none.
 pub fn shared_uri() -> Option<String> {
@@ -38,96 +33,47 @@ pub fn unique_database(test: &str) -> String {
 
 /// A private SecantusDB process with storage on disk, so that it can be
 /// stopped and started again with its data.
-pub struct MongoProcess {
-    binary: PathBuf,
-    storage: PathBuf,
-    pub port: u16,
-    child: Option<Child>,
-}
+pub struct MongoProcess(ServerProcess);
 
 impl MongoProcess {
     /// Starts a server on a free port; `None` (outside CI) when SecantusDB
     /// is not installed.
     pub fn start(storage: &Path) -> Option<Self> {
-        let binary = match std::env::var_os("TIMBRE_SECANTUSD") {
-            Some(b) => PathBuf::from(b),
-            None if in_ci() => {
-                panic!("CI=true but TIMBRE_SECANTUSD is not set: run scripts/test.sh")
-            }
-            None => {
-                eprintln!("SecantusDB not installed (run scripts/test.sh); passing over this test");
-                return None;
-            }
-        };
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut server = MongoProcess {
+        let binary = installed("TIMBRE_SECANTUSD", "SecantusDB")?;
+        let port = free_port();
+        let args = [
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--log-level",
+            "WARNING",
+        ]
+        .into_iter()
+        .map(String::from)
+        .chain(["--storage-path".to_string(), storage.display().to_string()])
+        .collect();
+        Some(MongoProcess(ServerProcess::start(
+            "SecantusDB",
             binary,
-            storage: storage.to_path_buf(),
+            args,
+            storage.to_path_buf(),
             port,
-            child: None,
-        };
-        server.resume();
-        Some(server)
+        )))
     }
 
     /// The URI of this server.
     pub fn uri(&self) -> String {
-        format!("mongodb://127.0.0.1:{}/", self.port)
+        format!("mongodb://127.0.0.1:{}/", self.0.port)
     }
 
-    /// Starts the process (again) and waits until its port accepts.
+    /// Starts the process again.
     pub fn resume(&mut self) {
-        let child = Command::new(&self.binary)
-            .args([
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &self.port.to_string(),
-                "--log-level",
-                "WARNING",
-            ])
-            .arg("--storage-path")
-            .arg(&self.storage)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("SecantusDB starts");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "SecantusDB did not open port {}",
-                self.port
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        self.0.resume();
     }
 
     /// Stops the process (SIGTERM) and waits for it to exit.
     pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(child.id().to_string())
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(15);
-            while child.try_wait().ok().flatten().is_none() {
-                if Instant::now() > deadline {
-                    let _ = child.kill();
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-    }
-}
-
-impl Drop for MongoProcess {
-    fn drop(&mut self) {
-        self.stop();
+        self.0.stop();
     }
 }

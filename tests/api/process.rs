@@ -2,41 +2,21 @@
 //! and says how to load data, serves, and on SIGTERM stops cleanly and
 //! writes the index snapshot.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::ffi::OsStr;
+use std::process::Command;
 
-use crate::helpers::{data_dir, get_json, synthetic_csv};
+use crate::helpers::{data_dir, get_json, spawn_serve, synthetic_csv};
 
 #[tokio::test]
 async fn serve_starts_empty_imports_and_stops_cleanly_on_sigterm() {
     let dir = data_dir();
     let csv = synthetic_csv(dir.path(), 50);
     let data = dir.path().join("data");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_timbre"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(&data)
-        .env("RUST_LOG", "info")
-        .env_remove("TIMBRE_CONFIG")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("timbre starts");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut log = String::new();
-    let address = loop {
-        let line = lines.next().expect("the server logs its address").unwrap();
-        log.push_str(&line);
-        log.push('\n');
-        if let Some(at) = line.find("serving GraphQL on ") {
-            let url = line[at + "serving GraphQL on ".len()..].trim().to_string();
-            break url;
-        }
-    };
+    let (mut child, address, log) = spawn_serve(&[OsStr::new("--data-dir"), data.as_os_str()], &[]);
     assert!(
         log.contains("the catalog is empty") && log.contains("timbre import"),
         "{log}"
     );
-    // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
 
     let ready = get_json(
         &reqwest::Client::new(),
