@@ -145,7 +145,7 @@ impl KafkaProcess {
             "tansu",
             binary,
             args,
-            storage.to_path_buf(),
+            Some(storage.to_path_buf()),
             port,
         )))
     }

@@ -57,7 +57,7 @@ impl MongoProcess {
             "SecantusDB",
             binary,
             args,
-            storage.to_path_buf(),
+            None,
             port,
         )))
     }

@@ -39,18 +39,19 @@ pub struct ServerProcess {
     name: &'static str,
     binary: PathBuf,
     args: Vec<String>,
-    dir: PathBuf,
+    /// Working directory, where the server needs one.
+    dir: Option<PathBuf>,
     pub port: u16,
     child: Option<Child>,
 }
 
 impl ServerProcess {
-    /// Starts `binary args` in `dir`, serving on `port`.
+    /// Starts `binary args` (in `dir`, when given), serving on `port`.
     pub fn start(
         name: &'static str,
         binary: PathBuf,
         args: Vec<String>,
-        dir: PathBuf,
+        dir: Option<PathBuf>,
         port: u16,
     ) -> Self {
         let mut server = ServerProcess {
@@ -67,9 +68,12 @@ impl ServerProcess {
 
     /// Starts the process (again) and waits until its port accepts.
     pub fn resume(&mut self) {
-        let child = Command::new(&self.binary)
+        let mut command = Command::new(&self.binary);
+        if let Some(dir) = &self.dir {
+            command.current_dir(dir);
+        }
+        let child = command
             .args(&self.args)
-            .current_dir(&self.dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
