@@ -55,7 +55,7 @@ fn search(c: &mut Criterion) {
             })
         });
     }
-    let even = |k: &u32| k % 2 == 0;
+    let even = |k: &u32| k.is_multiple_of(2);
     group.bench_function("graph_filter_half", |b| {
         let mut i = 0;
         b.iter(|| {

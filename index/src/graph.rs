@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use hnsw_rs::prelude::{AnnT, DistL2, FilterT, Hnsw, HnswIo};
+use hnsw_rs::prelude::{AnnT, DistL2, Hnsw, HnswIo, Neighbour};
 
 use crate::IndexParams;
 
@@ -59,9 +59,11 @@ impl Graph {
         self.with(|h| h.parallel_insert_slice(&items));
     }
 
-    /// The `k` nearest internal ids that `accept` lets through; `accept` is
+    /// hnsw_rs's own filtered search: the reference the frozen graph's walk
+    /// is tested against. The `k` nearest internal ids that `accept` lets through; `accept` is
     /// evaluated during the walk, so dead or filtered nodes still serve as
     /// stepping stones but are never returned.
+    #[cfg(test)]
     pub(crate) fn search(
         &self,
         query: &[f32],
@@ -70,7 +72,7 @@ impl Graph {
         accept: &dyn Fn(u32) -> bool,
     ) -> Vec<(u32, f32)> {
         let filter = |id: &usize| accept(*id as u32);
-        let filter: &dyn FilterT = &filter;
+        let filter: &dyn hnsw_rs::prelude::FilterT = &filter;
         self.with(|h| {
             h.search_filter(query, k, ef.max(k), Some(filter))
                 .into_iter()
@@ -81,12 +83,49 @@ impl Graph {
 
     /// The `k` nearest internal ids, dead ones included: hnsw_rs's fast path,
     /// which stops as soon as no candidate can improve the result.
+    #[cfg(test)]
     pub(crate) fn search_unfiltered(&self, query: &[f32], k: usize, ef: usize) -> Vec<(u32, f32)> {
         self.with(|h| {
             h.search(query, k, ef.max(k))
                 .into_iter()
                 .map(|n| (n.d_id as u32, n.distance))
                 .collect()
+        })
+    }
+
+    /// Calls `f(id, level, lists)` for every node, where `lists[l]` holds
+    /// the node's neighbours on layer `l` (0 = the bottom layer, up to the
+    /// node's level). This is how the walk's own flat copy of the graph is
+    /// made (`frozen.rs`): hnsw_rs keeps each link as an `Arc` to a separately
+    /// allocated point behind a lock, which is the slow part of its search.
+    pub(crate) fn for_each_node(&self, mut f: impl FnMut(u32, usize, &[Vec<Neighbour>])) {
+        self.with(|h| {
+            // hnsw_rs's point iterator unwraps the entry point: not on an empty graph.
+            if h.get_nb_point() == 0 {
+                return;
+            }
+            for point in h.get_point_indexation() {
+                let level = point.get_point_id().0 as usize;
+                f(
+                    point.get_origin_id() as u32,
+                    level,
+                    &point.get_neighborhood_id(),
+                );
+            }
+        })
+    }
+
+    /// A node of the top layer and that layer's number, where every walk
+    /// starts; `None` for an empty graph. (hnsw_rs does not expose its own
+    /// entry point, but any node of the top layer serves.)
+    pub(crate) fn top_node(&self) -> Option<(u32, usize)> {
+        self.with(|h| {
+            if h.get_nb_point() == 0 {
+                return None;
+            }
+            let level = h.get_max_level_observed() as usize;
+            let top = h.get_point_indexation().get_layer_iterator(level).next()?;
+            Some((top.get_origin_id() as u32, level))
         })
     }
 

@@ -9,8 +9,14 @@
 //!   documented defaults and validation.
 //! - `graph`: the hnsw_rs graph, built or reloaded; the one place that deals
 //!   with the library's lifetimes.
+//! - `table`: the vectors, one zero-padded row per internal id in one
+//!   allocation, and the squared L2 distance the compiler vectorises.
 //! - `flat`: exact search by scanning every live vector, the oracle that recall
-//!   is measured against and the fallback for very selective filters.
+//!   is measured against, the fallback for very selective filters, and how
+//!   the pending tail is searched.
+//! - `frozen`: a flat `u32` copy of the graph's links and the beam search
+//!   over it that answers graph searches (hnsw_rs only builds the graph).
+//! - `scratch`: per-thread visited marks and heaps reused by every walk.
 //! - [`VectorIndex`] (`vector_index.rs`): external keys mapped to dense internal
 //!   ids, tombstones for deletes and updates, filtered search, compaction.
 //! - `snapshot`: saving to a directory and loading back, checksummed.
@@ -23,9 +29,12 @@
 
 mod error;
 mod flat;
+mod frozen;
 mod graph;
 pub mod params;
+mod scratch;
 mod snapshot;
+mod table;
 mod vector_index;
 
 pub use error::{IndexError, Result};

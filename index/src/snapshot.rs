@@ -21,7 +21,9 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::frozen::FrozenGraph;
 use crate::graph::Graph;
+use crate::table::VectorTable;
 use crate::{IndexError, IndexParams, Result, VectorIndex};
 
 /// Bumped whenever the layout of a snapshot directory changes.
@@ -75,7 +77,10 @@ impl<K: Clone + Eq + Hash + Serialize + DeserializeOwned> VectorIndex<K> {
                     .map_err(|e| IndexError::snapshot(&tmp, format!("dumping the graph: {e}")))?,
             )
         };
-        let bytes: Vec<u8> = self.vectors.iter().flat_map(|x| x.to_le_bytes()).collect();
+        let bytes: Vec<u8> = (0..self.keys.len() as u32)
+            .flat_map(|id| self.row(id))
+            .flat_map(|x| x.to_le_bytes())
+            .collect();
         write_synced(&tmp.join(VECTORS), &bytes)?;
 
         let mut checksums = HashMap::new();
@@ -158,22 +163,34 @@ impl<K: Clone + Eq + Hash + Serialize + DeserializeOwned> VectorIndex<K> {
             }
         }
         let n = manifest.keys.len();
+        if manifest.dim == 0 {
+            return Err(IndexError::snapshot(&path, "dimension 0"));
+        }
         if vector_bytes.len() != n * manifest.dim * 4 {
             return Err(IndexError::snapshot(
                 dir,
                 "vector table does not match the key table",
             ));
         }
-        let vectors: Vec<f32> = vector_bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
+        let mut vectors = VectorTable::with_capacity(manifest.dim, n);
+        let mut row = Vec::with_capacity(manifest.dim);
+        for bytes in vector_bytes.chunks_exact(4 * manifest.dim.max(1)) {
+            row.clear();
+            row.extend(
+                bytes
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            );
+            vectors.push(&row);
+        }
         let graph = match &manifest.graph_basename {
             Some(basename) => Graph::load(dir, basename)
                 .map_err(|e| IndexError::snapshot(dir, format!("loading the graph: {e}")))?,
             None => Graph::new(&manifest.params, 0),
         };
-        if graph.len() != n {
+        // Ids tombstoned within the batch that inserted them never reached
+        // the graph, so it may hold fewer nodes than there are keys.
+        if graph.len() > n {
             return Err(IndexError::snapshot(
                 dir,
                 format!("graph holds {} nodes, manifest {n} keys", graph.len()),
@@ -194,10 +211,12 @@ impl<K: Clone + Eq + Hash + Serialize + DeserializeOwned> VectorIndex<K> {
             .filter(|(id, _)| !dead[*id])
             .map(|(id, key)| (key.clone(), id as u32))
             .collect();
+        let frozen = FrozenGraph::freeze(&graph, n, manifest.params.max_connections);
         let index = VectorIndex {
             params: manifest.params,
             dim: manifest.dim,
             graph,
+            frozen,
             vectors,
             keys: manifest.keys,
             dead,

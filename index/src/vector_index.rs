@@ -3,8 +3,10 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 
-use crate::flat;
+use crate::flat::{self, TopK};
+use crate::frozen::FrozenGraph;
 use crate::graph::Graph;
+use crate::table::VectorTable;
 use crate::{IndexError, IndexParams, Result};
 
 /// One search result: the caller's key and its L2 distance to the query.
@@ -19,9 +21,11 @@ pub struct Hit<K> {
 /// How a search finds its neighbours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SearchMode {
-    /// Exact for small catalogues ([`IndexParams::exact_below`]), the graph
-    /// otherwise, falling back to exact when a selective filter leaves the
-    /// graph walk short of `k` results.
+    /// Exact for small catalogues ([`IndexParams::exact_below`]) and for
+    /// filters that few vectors pass ([`IndexParams::exact_below_filtered`]),
+    /// the graph otherwise, falling back to exact when a selective filter
+    /// leaves the graph walk short of `k` results or makes it costlier than
+    /// a scan.
     #[default]
     Auto,
     /// Always the HNSW graph (what recall is measured on).
@@ -37,14 +41,23 @@ pub enum SearchMode {
 /// and the vector table speak only internal ids. Upserting an existing key
 /// tombstones its old id and inserts the new vector under a fresh one.
 ///
+/// hnsw_rs builds the graph; searches walk a flat copy of it (the *frozen*
+/// graph, `frozen.rs`), which is several times faster than hnsw_rs's own
+/// search. Vectors inserted since the copy was made form the *pending
+/// tail*: searches scan it exactly and merge it with the walk's results, so
+/// an upsert is visible at once. Once the tail outgrows
+/// [`VectorIndex::tail_limit`], the next upsert copies the graph again.
+///
 /// Mutation takes `&mut self`: the owner serialises writers (one writer, many
 /// readers behind a lock), which keeps the id tables simple and consistent.
 pub struct VectorIndex<K> {
     pub(crate) params: IndexParams,
     pub(crate) dim: usize,
     pub(crate) graph: Graph,
-    /// Row-major vectors of every internal id, dead ones included.
-    pub(crate) vectors: Vec<f32>,
+    /// The walkable copy of `graph`, covering ids below `frozen.len()`.
+    pub(crate) frozen: FrozenGraph,
+    /// Padded vectors of every internal id, dead ones included.
+    pub(crate) vectors: VectorTable,
     /// Internal id → key.
     pub(crate) keys: Vec<K>,
     /// Internal id → tombstoned?
@@ -73,7 +86,8 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
             params,
             dim,
             graph: Graph::new(&params, capacity),
-            vectors: Vec::with_capacity(capacity * dim),
+            frozen: FrozenGraph::freeze(&Graph::new(&params, 0), 0, params.max_connections),
+            vectors: VectorTable::with_capacity(dim, capacity),
             keys: Vec::with_capacity(capacity),
             dead: Vec::with_capacity(capacity),
             live: HashMap::with_capacity(capacity),
@@ -98,6 +112,7 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
             index.push(key, &vector);
         }
         index.insert_all_into_graph();
+        index.freeze();
         Ok(index)
     }
 
@@ -108,20 +123,42 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
         if let Some(old) = self.live.insert(key.clone(), id) {
             self.dead[old as usize] = true;
         }
-        self.vectors.extend_from_slice(vector);
+        self.vectors.push(vector);
         self.keys.push(key);
         self.dead.push(false);
         id
     }
 
     fn insert_all_into_graph(&mut self) {
-        let items: Vec<(&[f32], usize)> = self
-            .vectors
-            .chunks_exact(self.dim)
-            .enumerate()
-            .map(|(id, v)| (v, id))
+        let items: Vec<(&[f32], usize)> = (0..self.keys.len())
+            .map(|id| (self.row(id as u32), id))
             .collect();
         self.graph.insert_parallel(&items);
+    }
+
+    /// Copies the graph's links into the frozen graph, which then covers
+    /// every id: the pending tail is empty.
+    pub(crate) fn freeze(&mut self) {
+        self.frozen =
+            FrozenGraph::freeze(&self.graph, self.keys.len(), self.params.max_connections);
+    }
+
+    /// How long the pending tail may grow before an upsert freezes the graph
+    /// again. Scanning the tail costs every search a distance per tail
+    /// vector; freezing costs a pass over the whole graph, so the limit grows
+    /// with the graph to keep freezing a small share of insert time.
+    pub(crate) fn tail_limit(&self) -> usize {
+        (self.frozen.len() / 64).max(1024)
+    }
+
+    fn tail_len(&self) -> usize {
+        self.keys.len() - self.frozen.len()
+    }
+
+    fn freeze_if_tail_is_long(&mut self) {
+        if self.tail_len() > self.tail_limit() {
+            self.freeze();
+        }
     }
 
     fn check(&self, vector: &[f32]) -> Result<()> {
@@ -147,6 +184,7 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
         let replaced = self.live.contains_key(&key);
         let id = self.push(key, vector);
         self.graph.insert(vector, id);
+        self.freeze_if_tail_is_long();
         Ok(replaced)
     }
 
@@ -183,7 +221,9 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
             1 => self.graph.insert(fresh[0].0, fresh[0].1 as u32),
             _ => self.graph.insert_parallel(&fresh),
         }
-        Ok(fresh.len())
+        let inserted = fresh.len();
+        self.freeze_if_tail_is_long();
+        Ok(inserted)
     }
 
     /// Removes `key`. Returns whether it was present.
@@ -207,9 +247,8 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
         self.live.contains_key(key)
     }
 
-    fn row(&self, id: u32) -> &[f32] {
-        let start = id as usize * self.dim;
-        &self.vectors[start..start + self.dim]
+    pub(crate) fn row(&self, id: u32) -> &[f32] {
+        self.vectors.row(id)
     }
 
     /// Number of live vectors.
@@ -278,6 +317,7 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
             }
         }
         fresh.insert_all_into_graph();
+        fresh.freeze();
         *self = fresh;
     }
 
@@ -313,24 +353,13 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
         if k == 0 {
             return Ok(Vec::new());
         }
-        let accept =
-            |id: u32| !self.dead[id as usize] && filter.is_none_or(|f| f(&self.keys[id as usize]));
-        let exact = || flat::top_k(&self.vectors, self.dim, query, k, accept);
         let ef = ef.unwrap_or(self.params.ef_search);
-        let found = match mode {
-            SearchMode::Exact => exact(),
-            SearchMode::Auto if self.len() <= self.exact_threshold(filter.is_some()) => exact(),
-            SearchMode::Graph => self.graph_search(query, k, ef, filter.is_some(), &accept),
-            SearchMode::Auto => {
-                let found = self.graph_search(query, k, ef, filter.is_some(), &accept);
-                if found.len() < k {
-                    // A selective filter (or many tombstones) starved the
-                    // walk: only a scan can tell whether more matches exist.
-                    exact()
-                } else {
-                    found
-                }
-            }
+        let found = match filter {
+            None if self.dead_count() == 0 => self.search_mode(query, k, ef, mode, None, |_| true),
+            None => self.search_mode(query, k, ef, mode, None, |id| !self.dead[id as usize]),
+            Some(f) => self.search_mode(query, k, ef, mode, Some(f), |id| {
+                !self.dead[id as usize] && f(&self.keys[id as usize])
+            }),
         };
         Ok(found
             .into_iter()
@@ -343,37 +372,82 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
 }
 
 impl<K: Clone + Eq + Hash> VectorIndex<K> {
-    fn exact_threshold(&self, filtered: bool) -> usize {
-        if filtered {
-            self.params.exact_below_filtered
-        } else {
-            self.params.exact_below
+    /// One search in `mode`; `accept` combines tombstones and `filter`.
+    fn search_mode(
+        &self,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        mode: SearchMode,
+        filter: Option<&dyn Fn(&K) -> bool>,
+        accept: impl Fn(u32) -> bool + Copy,
+    ) -> Vec<(u32, f32)> {
+        let exact = || flat::top_k(&self.vectors, query, k, accept);
+        match mode {
+            SearchMode::Exact => exact(),
+            SearchMode::Graph => self
+                .graph_search(query, k, ef, accept, usize::MAX)
+                .expect("an unlimited walk always finishes"),
+            SearchMode::Auto if self.prefers_exact(filter) => exact(),
+            SearchMode::Auto => {
+                // A walk that computes more distances than a scan would is
+                // abandoned: the filter lets too little through.
+                match self.graph_search(query, k, ef, accept, self.keys.len()) {
+                    // Fewer than k: a selective filter (or many tombstones)
+                    // starved the walk; only a scan can tell whether more
+                    // matches exist.
+                    Some(found) if found.len() >= k => found,
+                    _ => exact(),
+                }
+            }
         }
     }
 
-    /// A graph search. hnsw_rs stops a walk early only when it has no
-    /// filter, so without a caller's filter the walk runs unfiltered, asking
-    /// for a few more neighbours than needed when tombstones could take their
-    /// place, and dead ids are dropped afterwards; the filtered walk is the
-    /// fallback when that leaves fewer than `k`.
+    /// Whether [`SearchMode::Auto`] should scan rather than walk. Without a
+    /// filter that depends on the catalogue's size alone. With one, on how
+    /// many vectors the filter lets through, estimated from a sample spread
+    /// evenly over the ids: a walk must pass about 1/share as many nodes to
+    /// find its `ef` matches, while a scan's cost stays the same.
+    fn prefers_exact(&self, filter: Option<&dyn Fn(&K) -> bool>) -> bool {
+        let n = self.len();
+        let Some(filter) = filter else {
+            return n <= self.params.exact_below;
+        };
+        if n <= self.params.exact_below_filtered {
+            return true;
+        }
+        const SAMPLE: usize = 64;
+        let ids = self.keys.len();
+        let (mut seen, mut passed) = (0usize, 0usize);
+        for i in 0..SAMPLE {
+            let id = i * ids / SAMPLE;
+            if !self.dead[id] {
+                seen += 1;
+                passed += usize::from(filter(&self.keys[id]));
+            }
+        }
+        // Half a match when none was seen: the share is below 1/seen.
+        let share = (passed as f64).max(0.5) / seen.max(1) as f64;
+        (n as f64 * share) <= self.params.exact_below_filtered as f64
+    }
+
+    /// A walk of the frozen graph merged with a scan of the pending tail.
+    /// `None` when the walk gave up after `budget` distances.
     fn graph_search(
         &self,
         query: &[f32],
         k: usize,
         ef: usize,
-        filtered: bool,
-        accept: &dyn Fn(u32) -> bool,
-    ) -> Vec<(u32, f32)> {
-        if !filtered {
-            let spare = self.dead_count().min(k);
-            let mut found = self.graph.search_unfiltered(query, k + spare, ef + spare);
-            found.retain(|&(id, _)| !self.dead[id as usize]);
-            if found.len() >= k || found.len() == self.live.len() {
-                found.truncate(k);
-                return found;
-            }
-        }
-        self.graph.search(query, k, ef, accept)
+        accept: impl Fn(u32) -> bool + Copy,
+        budget: usize,
+    ) -> Option<Vec<(u32, f32)>> {
+        let padded = self.vectors.pad(query);
+        let mut top = TopK::new(k);
+        self.frozen
+            .search(&self.vectors, &padded, ef.max(k), accept, budget, &mut top)?;
+        let tail = self.frozen.len() as u32;
+        flat::scan_into(&self.vectors, tail, &padded, &mut top, accept);
+        Some(top.into_hits())
     }
 }
 
@@ -418,7 +492,7 @@ mod tests {
     #[test]
     fn a_selective_filter_still_returns_k_results() {
         let index = VectorIndex::build(2, graph_only(), grid(400)).unwrap();
-        let only_multiples_of_37 = |k: &u64| k % 37 == 0;
+        let only_multiples_of_37 = |k: &u64| k.is_multiple_of(37);
         let hits = index
             .search(&[0.0, 0.0], 5, Some(&only_multiples_of_37))
             .unwrap();
