@@ -301,7 +301,7 @@ mod tests {
         }
         let frozen = FrozenGraph::freeze(&graph, n, params.max_connections);
         let q = table.pad(&data[17]);
-        let thirds = |id: u32| id % 3 == 0;
+        let thirds = |id: u32| id.is_multiple_of(3);
         let mut top = TopK::new(10);
         frozen
             .search(&table, &q, 64, thirds, usize::MAX, &mut top)
