@@ -34,3 +34,19 @@ if ! "$tansu" --version 2>/dev/null | grep -qx "tansu $tansu_version"; then
     --no-default-features --features dynostore,libsql --root "$tansu_root" >&2
 fi
 echo "export TIMBRE_TANSU=$tansu"
+
+# Real GraphQL clients for the protocol tests: graphql-http's audit suite and
+# the graphql-ws client, from npm, at the versions of tests/js's lock file.
+root="$(cd "$(dirname "$0")/.." && pwd)"
+node=$(command -v node || true)
+if [ -n "$node" ] && command -v npm >/dev/null; then
+  js="$root/tests/js"
+  if [ ! -f "$js/node_modules/.package-lock.json" ] ||
+    [ "$js/package-lock.json" -nt "$js/node_modules/.package-lock.json" ]; then
+    echo "installing the JavaScript test clients into $js/node_modules" >&2
+    (cd "$js" && npm ci --no-audit --no-fund --loglevel=error) >&2
+  fi
+  echo "export TIMBRE_NODE=$node"
+else
+  echo "Node.js and npm not found: the GraphQL protocol tests need them" >&2
+fi

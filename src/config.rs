@@ -13,7 +13,9 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 use timbre_index::IndexParams;
 
+use crate::api::auth::AuthSettings;
 use crate::api::Limits;
+use crate::http::HttpSettings;
 use crate::kafka::KafkaSettings;
 
 /// Every setting of the server.
@@ -32,6 +34,10 @@ pub struct Config {
     pub workers: usize,
     /// Request limits.
     pub limits: Limits,
+    /// HTTP: introspection, APQ, CORS, metrics, shutdown, rate limits.
+    pub http: HttpSettings,
+    /// API keys for mutations and admin operations.
+    pub auth: AuthSettings,
     /// Parameters of the HNSW index.
     pub index: IndexParams,
     /// MongoDB connection string; when set, MongoDB is the store instead of
@@ -73,6 +79,8 @@ impl Default for Config {
             log_format: LogFormat::Text,
             workers: 0,
             limits: Limits::default(),
+            http: HttpSettings::default(),
+            auth: AuthSettings::default(),
             index: IndexParams::default(),
             mongodb_uri: None,
             mongodb_database: "timbre".into(),
@@ -142,9 +150,17 @@ impl Config {
             ))
         })?;
         let l = &self.limits;
-        if l.max_depth == 0 || l.max_complexity == 0 || l.max_page_size == 0 {
-            return Err(ConfigError("limits must be positive".into()));
+        if l.max_depth == 0
+            || l.max_complexity == 0
+            || l.max_page_size == 0
+            || l.max_body_bytes < 1024
+        {
+            return Err(ConfigError(
+                "limits must be positive, and limits.max_body_bytes at least 1024".into(),
+            ));
         }
+        self.http.validate().map_err(ConfigError)?;
+        self.auth.validate().map_err(ConfigError)?;
         self.index
             .validate()
             .map_err(|e| ConfigError(e.to_string()))?;

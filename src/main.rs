@@ -139,7 +139,7 @@ async fn serve(
             (status, Some(task))
         }
     };
-    let app = Application::build(&config, service.clone(), ingest)
+    let app = Application::build(&config, service.clone(), ingest, shutdown.clone())
         .with_context(|| format!("listening on {}", config.listen))?;
     tracing::info!("serving GraphQL on http://{}/graphql", app.address());
     app.run_until_stopped().await?;

@@ -51,7 +51,21 @@ pub struct TrackService {
     params: IndexParams,
     writer: tokio::sync::Mutex<()>,
     health: parking_lot::Mutex<StoreHealth>,
+    events: tokio::sync::broadcast::Sender<CatalogEvent>,
 }
+
+/// A change that has become visible to queries: published after the store
+/// and the index both hold it, for subscriptions (`trackIndexed`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CatalogEvent {
+    /// The track is searchable (new, or replaced by a new version).
+    Indexed(TrackId),
+    /// The track was deleted.
+    Removed(TrackId),
+}
+
+/// Events kept for slow subscribers before they are told they missed some.
+const EVENT_BUFFER: usize = 4_096;
 
 /// Whether the store answered its last call, and since when it has not.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -93,6 +107,7 @@ impl TrackService {
             params,
             writer: tokio::sync::Mutex::new(()),
             health: parking_lot::Mutex::default(),
+            events: tokio::sync::broadcast::channel(EVENT_BUFFER).0,
         };
         if let IndexOrigin::Rebuilt { .. } = origin {
             service.save_snapshot().await?;
@@ -103,6 +118,21 @@ impl TrackService {
             elapsed: started.elapsed(),
         };
         Ok((service, startup))
+    }
+
+    /// Changes as they become visible to queries, from now on.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<CatalogEvent> {
+        self.events.subscribe()
+    }
+
+    fn publish(&self, events: impl IntoIterator<Item = CatalogEvent>) {
+        if self.events.receiver_count() == 0 {
+            return;
+        }
+        for event in events {
+            // Only fails without receivers, which is fine.
+            let _ = self.events.send(event);
+        }
     }
 
     /// The store behind the service.
@@ -135,6 +165,11 @@ impl TrackService {
                 health.last_failure = None;
             }
         }
+    }
+
+    /// The store's health as of its last call (no new call is made).
+    pub fn store_health(&self) -> StoreHealth {
+        self.health.lock().clone()
     }
 
     /// Whether reads should ask the store: always while it is up, every
@@ -254,6 +289,11 @@ impl TrackService {
         // failed: the catalog never lags the store by a failed write.
         let mut tracks = tracks;
         tracks.truncate(stored);
+        let indexed: Vec<TrackId> = if self.events.receiver_count() > 0 {
+            tracks.iter().map(|t| t.id).collect()
+        } else {
+            Vec::new()
+        };
         let catalog = Arc::clone(&self.catalog);
         let params = self.params;
         blocking(move || {
@@ -278,6 +318,7 @@ impl TrackService {
             }
         })
         .await??;
+        self.publish(indexed.into_iter().map(CatalogEvent::Indexed));
         match failure {
             Some(e) => Err(e.into()),
             None => Ok(stats),
@@ -295,7 +336,9 @@ impl TrackService {
         self.note(&outcome);
         let removed = outcome?;
         let catalog = Arc::clone(&self.catalog);
+        let gone = ids.clone();
         blocking(move || catalog.write().remove(&ids)).await?;
+        self.publish(gone.into_iter().map(CatalogEvent::Removed));
         Ok(removed)
     }
 

@@ -5,12 +5,16 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
+use actix_cors::Cors;
+use actix_web::middleware::{from_fn, Condition};
 use actix_web::{web, App, HttpServer};
+use tokio_util::sync::CancellationToken;
 
-use crate::api;
+use crate::api::auth::Keyring;
+use crate::api::{self, SchemaOptions, Shutdown};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::http::{self, GraphiQl};
+use crate::http::{self, ClientLimiter, Endpoint, GraphiQl, Metrics};
 use crate::ingest::{self, ImportReport, Source};
 use crate::kafka::{self, IngestStatus, KafkaSettings, TrackConsumer};
 use crate::service::{Startup, TrackService};
@@ -102,6 +106,7 @@ pub async fn consume(
 pub struct Application {
     address: std::net::SocketAddr,
     server: actix_web::dev::Server,
+    shutdown: CancellationToken,
 }
 
 impl Application {
@@ -109,15 +114,41 @@ impl Application {
     ///
     /// # Errors
     /// The address cannot be bound.
+    ///
+    /// `shutdown` is the server's one stop signal: SIGINT or SIGTERM cancel
+    /// it, and cancelling it (from there or from elsewhere) ends open
+    /// subscriptions and stops the server gracefully.
     pub fn build(
         config: &Config,
         service: Arc<TrackService>,
         ingest: Arc<IngestStatus>,
+        shutdown: CancellationToken,
     ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(&config.listen)?;
         let address = listener.local_addr()?;
-        let schema = api::schema(Arc::clone(&service), Arc::clone(&ingest), config.limits);
+        let schema = api::schema(
+            Arc::clone(&service),
+            Arc::clone(&ingest),
+            SchemaOptions {
+                limits: config.limits,
+                introspection: config.http.introspection,
+                apq_cache_size: config.http.apq_cache_size,
+                shutdown: Shutdown(shutdown.clone()),
+            },
+        );
+        let metrics = Arc::new(Metrics::new(Arc::clone(&service), Arc::clone(&ingest)));
+        let endpoint = web::Data::new(Endpoint {
+            schema,
+            service: Arc::clone(&service),
+            keyring: Keyring::new(&config.auth),
+            limiter: ClientLimiter::new(config.http.rate_limit),
+            metrics: Arc::clone(&metrics),
+            max_body_bytes: config.limits.max_body_bytes,
+            metrics_enabled: config.http.metrics,
+        });
+        let metrics = web::Data::from(metrics);
         let graphiql = GraphiQl(config.graphiql);
+        let origins = config.http.cors_origins.clone();
         let workers = if config.workers == 0 {
             std::thread::available_parallelism().map_or(2, |n| n.get())
         } else {
@@ -125,17 +156,25 @@ impl Application {
         };
         let server = HttpServer::new(move || {
             App::new()
-                .app_data(web::Data::new(schema.clone()))
+                .app_data(endpoint.clone())
+                .app_data(metrics.clone())
                 .app_data(web::Data::new(Arc::clone(&service)))
                 .app_data(web::Data::new(Arc::clone(&ingest)))
                 .app_data(web::Data::new(graphiql))
-                .wrap(tracing_actix())
+                .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
+                .wrap(from_fn(http::observe))
                 .configure(http::configure)
         })
         .workers(workers)
+        .shutdown_timeout(config.http.shutdown_timeout_secs)
+        .disable_signals()
         .listen(listener)?
         .run();
-        Ok(Application { address, server })
+        Ok(Application {
+            address,
+            server,
+            shutdown,
+        })
     }
 
     /// The port the server listens on.
@@ -148,17 +187,73 @@ impl Application {
         self.address
     }
 
-    /// Serves until the server is stopped (SIGINT or SIGTERM: actix stops
-    /// accepting, finishes requests in flight, then returns).
+    /// Serves until SIGINT, SIGTERM or the shutdown token: then the token
+    /// is cancelled (ending subscriptions), the server stops accepting and
+    /// finishes requests in flight within `http.shutdown_timeout_secs`.
     ///
     /// # Errors
     /// The server failed.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let handle = self.server.handle();
+        let shutdown = self.shutdown.clone();
+        let stopper = tokio::spawn(async move {
+            tokio::select! {
+                () = signalled() => tracing::info!("shutting down: finishing requests in flight"),
+                () = shutdown.cancelled() => {}
+            }
+            shutdown.cancel();
+            handle.stop(true).await;
+        });
+        let served = self.server.await;
+        stopper.abort();
+        served
     }
 }
 
-/// Logs one line per request with method, path, status and duration.
-fn tracing_actix() -> actix_web::middleware::Logger {
-    actix_web::middleware::Logger::new("%r %s %Dms").log_target("timbre::http")
+/// Resolves on SIGINT or SIGTERM.
+async fn signalled() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
+
+/// Cross-origin access for the configured origins (`*` for any).
+fn cors(origins: &[String]) -> Cors {
+    use actix_web::http::header;
+    let mut cors = Cors::default()
+        .allowed_methods(["GET", "POST"])
+        .allowed_headers([
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::AUTHORIZATION,
+            header::HeaderName::from_static("x-api-key"),
+            http::REQUEST_ID,
+        ])
+        .expose_headers([http::REQUEST_ID, header::RETRY_AFTER])
+        .max_age(3600);
+    if origins.iter().any(|o| o == "*") {
+        cors = cors.allow_any_origin();
+    } else {
+        for origin in origins {
+            cors = cors.allowed_origin(origin);
+        }
+    }
+    cors
 }

@@ -12,6 +12,14 @@
 //! | `BAD_REQUEST`               | the HTTP request carries no readable GraphQL request |
 //! | `UNAVAILABLE`               | the store cannot be reached; retry later            |
 //! | `NOT_CONFIGURED`            | the server is not set up for this (e.g. no Kafka)   |
+//! | `PERSISTED_QUERY_NOT_FOUND` | APQ: the hash is unknown; send the query with it    |
+//! | `UNAUTHENTICATED`           | the operation needs an API key, or the key is wrong |
+//! | `FORBIDDEN`                 | the API key's role does not allow the operation     |
+//! | `METHOD_NOT_ALLOWED`        | a mutation was sent with GET                        |
+//! | `RATE_LIMITED`              | too many requests from this client; see Retry-After |
+//! | `PAYLOAD_TOO_LARGE`         | the request body exceeds `limits.max_body_bytes`    |
+//! | `NOT_ACCEPTABLE`            | the Accept header names no media type we can send   |
+//! | `UNSUPPORTED_MEDIA_TYPE`    | a POST body that is not `application/json`          |
 //! | `INTERNAL`                  | a bug on our side; the server log has the details   |
 
 use async_graphql::{ErrorExtensions, ServerError};
@@ -31,6 +39,14 @@ pub enum Code {
     BadRequest,
     Unavailable,
     NotConfigured,
+    PersistedQueryNotFound,
+    Unauthenticated,
+    Forbidden,
+    MethodNotAllowed,
+    RateLimited,
+    PayloadTooLarge,
+    NotAcceptable,
+    UnsupportedMediaType,
     Internal,
 }
 
@@ -47,8 +63,60 @@ impl Code {
             Code::BadRequest => "BAD_REQUEST",
             Code::Unavailable => "UNAVAILABLE",
             Code::NotConfigured => "NOT_CONFIGURED",
+            Code::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            Code::Unauthenticated => "UNAUTHENTICATED",
+            Code::Forbidden => "FORBIDDEN",
+            Code::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Code::RateLimited => "RATE_LIMITED",
+            Code::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Code::NotAcceptable => "NOT_ACCEPTABLE",
+            Code::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             Code::Internal => "INTERNAL",
         }
+    }
+
+    /// The code of an error, if it carries one of ours.
+    pub fn of(err: &ServerError) -> Option<Code> {
+        let ext = err.extensions.as_ref()?;
+        match ext.get("code")? {
+            async_graphql::Value::String(s) => Code::ALL.iter().copied().find(|c| c.as_str() == s),
+            _ => None,
+        }
+    }
+
+    /// Every code, for lookups and documentation checks.
+    pub const ALL: [Code; 18] = [
+        Code::TrackNotFound,
+        Code::GenreNotFound,
+        Code::InvalidArgument,
+        Code::GraphqlParseFailed,
+        Code::GraphqlValidationFailed,
+        Code::QueryTooComplex,
+        Code::BadRequest,
+        Code::Unavailable,
+        Code::NotConfigured,
+        Code::PersistedQueryNotFound,
+        Code::Unauthenticated,
+        Code::Forbidden,
+        Code::MethodNotAllowed,
+        Code::RateLimited,
+        Code::PayloadTooLarge,
+        Code::NotAcceptable,
+        Code::UnsupportedMediaType,
+        Code::Internal,
+    ];
+
+    /// Whether the error stops a request before execution: nothing was
+    /// run, so a `application/graphql-response+json` answer is a 4xx.
+    pub fn is_request_error(self) -> bool {
+        matches!(
+            self,
+            Code::GraphqlParseFailed
+                | Code::GraphqlValidationFailed
+                | Code::QueryTooComplex
+                | Code::BadRequest
+                | Code::PersistedQueryNotFound
+        )
     }
 
     /// An error with this code and message.

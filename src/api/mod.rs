@@ -1,30 +1,38 @@
 //! The GraphQL API: schema, resolvers and error codes, free of any HTTP
 //! transport (the `http` module mounts it).
 
+pub mod auth;
 pub mod error;
 mod extension;
 mod genre;
 mod ingest;
 mod inputs;
 mod loader;
+mod mutation;
 mod query;
 mod recommendation;
+mod subscription;
 pub(crate) mod track;
 
 use std::sync::Arc;
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+use async_graphql::extensions::apollo_persisted_queries::{
+    ApolloPersistedQueries, LruCacheStorage,
+};
+use async_graphql::Schema;
 use serde::{Deserialize, Serialize};
 
 use crate::kafka::IngestStatus;
 use crate::service::TrackService;
 
 pub use loader::TrackLoader;
+pub use mutation::MutationRoot;
 pub use query::QueryRoot;
+pub use subscription::{Shutdown, SubscriptionRoot};
 
 /// The schema type served by timbre.
-pub type TimbreSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+pub type TimbreSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Limits that protect the server from expensive requests.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -35,8 +43,12 @@ pub struct Limits {
     /// Largest complexity a query may have: each field costs 1, list fields
     /// multiply their children by `first`. Default 5,000.
     pub max_complexity: usize,
+    /// Most aliases a request may use. Default 30.
+    pub max_aliases: usize,
     /// Largest `first` (page size) of any list. Default 100.
     pub max_page_size: usize,
+    /// Largest HTTP request body, in bytes. Default 1 MiB.
+    pub max_body_bytes: usize,
 }
 
 impl Default for Limits {
@@ -44,30 +56,60 @@ impl Default for Limits {
         Limits {
             max_depth: 12,
             max_complexity: 5_000,
+            max_aliases: 30,
             max_page_size: 100,
+            max_body_bytes: 1 << 20,
         }
     }
+}
+
+/// How the schema is served, beyond its limits.
+#[derive(Clone)]
+pub struct SchemaOptions {
+    pub limits: Limits,
+    /// Answer introspection queries (`__schema`, `__type`).
+    pub introspection: bool,
+    /// Automatic persisted queries kept, most recently used first; 0 turns
+    /// APQ off.
+    pub apq_cache_size: usize,
+    /// Ends subscriptions when the server shuts down.
+    pub shutdown: Shutdown,
 }
 
 /// Builds the schema over `service`, reporting on `ingest`.
 pub fn schema(
     service: Arc<TrackService>,
     ingest: Arc<IngestStatus>,
-    limits: Limits,
+    options: SchemaOptions,
 ) -> TimbreSchema {
-    Schema::build(QueryRoot, EmptyMutation, EmptySubscription)
+    let limits = options.limits;
+    let mut builder = Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .data(service)
         .data(ingest)
         .data(limits)
+        .data(options.shutdown)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
+        // ErrorCodes first: it wraps the others and codes their errors.
         .extension(extension::ErrorCodes)
-        .finish()
+        .extension(extension::DocumentRules {
+            max_aliases: limits.max_aliases,
+            introspection: options.introspection,
+        });
+    if options.apq_cache_size > 0 {
+        builder = builder.extension(ApolloPersistedQueries::new(LruCacheStorage::new(
+            options.apq_cache_size,
+        )));
+    }
+    if !options.introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
 }
 
 /// The schema's SDL, as checked in at `schema/schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(QueryRoot, EmptyMutation, EmptySubscription)
+    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .finish()
         .sdl()
 }

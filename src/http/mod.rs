@@ -2,6 +2,15 @@
 //! actix-web. A thin shell: it moves requests into the schema and answers
 //! out of it.
 
+mod graphql_http;
+mod metrics;
+mod middleware;
+mod rate_limit;
 mod routes;
+mod settings;
 
-pub use routes::{configure, GraphiQl};
+pub use metrics::Metrics;
+pub use middleware::{observe, RequestId, REQUEST_ID};
+pub use rate_limit::ClientLimiter;
+pub use routes::{configure, Endpoint, GraphiQl};
+pub use settings::{HttpSettings, RateLimit};

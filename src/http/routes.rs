@@ -1,16 +1,21 @@
-//! Routes: `/graphql` (POST, and GET for queries; GraphiQL for browsers),
-//! `/healthz` (the process is up) and `/readyz` (it can serve; the store and
-//! the Kafka broker answer, or the server says it is degraded).
+//! Routes: `/graphql` (POST; GET for queries; WebSocket upgrades for
+//! subscriptions; GraphiQL for browsers), `/healthz` (the process is up),
+//! `/readyz` (it can serve; the store and the Kafka broker answer, or the
+//! server says it is degraded) and `/metrics` (Prometheus).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use actix_web::http::header;
-use actix_web::{guard, web, Either, HttpRequest, HttpResponse};
+use actix_web::http::{header, StatusCode};
+use actix_web::{guard, web, HttpRequest, HttpResponse};
 use async_graphql::http::GraphiQLSource;
-use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse};
+use async_graphql_actix_web::GraphQLSubscription;
+use futures_util::StreamExt;
 use serde_json::json;
 
+use super::graphql_http::{self, negotiate, MediaType, Params, Refusal};
+use super::{ClientLimiter, Metrics};
+use crate::api::auth::{Caller, Keyring, Transport};
 use crate::api::error::Code;
 use crate::api::{self, TimbreSchema};
 use crate::kafka::IngestStatus;
@@ -20,41 +25,295 @@ use crate::service::TrackService;
 #[derive(Clone, Copy)]
 pub struct GraphiQl(pub bool);
 
+/// Everything the GraphQL endpoint needs, shared by every worker.
+pub struct Endpoint {
+    pub schema: TimbreSchema,
+    pub service: Arc<TrackService>,
+    pub keyring: Keyring,
+    pub limiter: ClientLimiter,
+    pub metrics: Arc<Metrics>,
+    pub max_body_bytes: usize,
+    pub metrics_enabled: bool,
+}
+
 /// Registers every route on an actix `App`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/graphql")
-            .route(web::post().to(graphql))
+            .route(web::post().to(graphql_post))
+            .route(
+                web::get()
+                    .guard(guard::fn_guard(is_websocket))
+                    .to(subscriptions),
+            )
             .route(web::get().guard(guard::fn_guard(wants_html)).to(graphiql))
-            .route(web::get().to(graphql)),
+            .route(web::get().to(graphql_get)),
     )
     .route("/healthz", web::get().to(healthz))
-    .route("/readyz", web::get().to(readyz));
+    .route("/readyz", web::get().to(readyz))
+    .route("/metrics", web::get().to(metrics));
+}
+
+fn header_str<'a>(headers: &'a header::HeaderMap, name: &header::HeaderName) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 fn wants_html(ctx: &guard::GuardContext<'_>) -> bool {
-    ctx.head()
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"))
+    header_str(ctx.head().headers(), &header::ACCEPT).is_some_and(|v| v.contains("text/html"))
 }
 
-async fn graphql(
-    schema: web::Data<TimbreSchema>,
-    service: web::Data<Arc<TrackService>>,
-    request: Result<GraphQLRequest, actix_web::Error>,
-) -> Either<GraphQLResponse, HttpResponse> {
-    let request = match request {
-        Ok(request) => request.into_inner(),
-        Err(e) => {
-            return Either::Right(HttpResponse::BadRequest().json(json!({
-                "errors": [{ "message": e.to_string(), "extensions": { "code": Code::BadRequest.as_str() } }]
-            })))
+fn is_websocket(ctx: &guard::GuardContext<'_>) -> bool {
+    header_str(ctx.head().headers(), &header::UPGRADE)
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// A refusal as an HTTP response, in the negotiated media type.
+fn refuse(refusal: &Refusal, media: MediaType) -> HttpResponse {
+    let mut response = HttpResponse::build(refusal.status);
+    response.content_type(media.content_type());
+    match refusal.status {
+        StatusCode::UNAUTHORIZED => {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
+        StatusCode::METHOD_NOT_ALLOWED => {
+            response.insert_header((header::ALLOW, "POST"));
+        }
+        _ => {}
+    }
+    response.body(refusal.body().to_string())
+}
+
+/// Who sends the request: the key in `Authorization: Bearer` or
+/// `X-Api-Key`, if any.
+///
+/// # Errors
+/// 401 for a key this server does not know, or another kind of
+/// `Authorization`.
+fn caller(request: &HttpRequest, keyring: &Keyring) -> Result<Caller, Refusal> {
+    let headers = request.headers();
+    let presented = if let Some(value) = header_str(headers, &header::AUTHORIZATION) {
+        let key = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "));
+        Some(key.ok_or_else(|| {
+            Refusal::new(
+                StatusCode::UNAUTHORIZED,
+                Code::Unauthenticated,
+                "Authorization must be `Bearer KEY`",
+            )
+        })?)
+    } else {
+        header_str(headers, &header::HeaderName::from_static("x-api-key"))
     };
-    let request = request.data(api::loader(Arc::clone(service.get_ref())));
-    Either::Left(schema.execute(request).await.into())
+    match presented.map(|key| keyring.identify(key.trim())) {
+        None => Ok(Caller::Anonymous),
+        Some(Caller::Invalid) => Err(Refusal::new(
+            StatusCode::UNAUTHORIZED,
+            Code::Unauthenticated,
+            "the API key is not valid",
+        )),
+        Some(caller) => Ok(caller),
+    }
+}
+
+/// Takes a rate-limit token for the caller.
+///
+/// # Errors
+/// 429 with the time to wait.
+fn rate_limit(request: &HttpRequest, caller: &Caller, endpoint: &Endpoint) -> Result<(), Duration> {
+    let client = match caller {
+        Caller::Key { name, .. } => format!("key:{name}"),
+        _ => format!(
+            "ip:{}",
+            request
+                .peer_addr()
+                .map_or_else(|| "unknown".into(), |a| a.ip().to_string())
+        ),
+    };
+    endpoint
+        .limiter
+        .check(&client)
+        .inspect_err(|_| endpoint.metrics.rate_limited())
+}
+
+fn too_many(wait: Duration, media: MediaType) -> HttpResponse {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let refusal = Refusal::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        Code::RateLimited,
+        format!("too many requests from this client; retry in {seconds} s"),
+    );
+    let mut response = refuse(&refusal, media);
+    if let Ok(value) = header::HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
+/// The checks every GraphQL request passes before its parameters are read:
+/// a media type we can answer in, a valid key if any, the rate limit.
+fn admit(
+    request: &HttpRequest,
+    endpoint: &Endpoint,
+) -> Result<(MediaType, Caller), Box<HttpResponse>> {
+    let Some(media) = negotiate(header_str(request.headers(), &header::ACCEPT)) else {
+        return Err(Box::new(refuse(
+            &Refusal::new(
+                StatusCode::NOT_ACCEPTABLE,
+                Code::NotAcceptable,
+                "Accept must allow application/graphql-response+json or application/json",
+            ),
+            MediaType::Json,
+        )));
+    };
+    let caller = caller(request, &endpoint.keyring).map_err(|r| Box::new(refuse(&r, media)))?;
+    rate_limit(request, &caller, endpoint).map_err(|wait| Box::new(too_many(wait, media)))?;
+    Ok((media, caller))
+}
+
+async fn graphql_post(
+    request: HttpRequest,
+    payload: web::Payload,
+    endpoint: web::Data<Endpoint>,
+) -> HttpResponse {
+    let (media, caller) = match admit(&request, &endpoint) {
+        Ok(admitted) => admitted,
+        Err(response) => return *response,
+    };
+    let json = header_str(request.headers(), &header::CONTENT_TYPE).is_some_and(|ct| {
+        ct.split(';')
+            .next()
+            .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+    });
+    if !json {
+        return refuse(
+            &Refusal::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Code::UnsupportedMediaType,
+                "POST a JSON body with Content-Type: application/json",
+            ),
+            media,
+        );
+    }
+    let body = match read_body(payload, endpoint.max_body_bytes).await {
+        Ok(body) => body,
+        Err(refusal) => return refuse(&refusal, media),
+    };
+    match Params::from_body(&body).and_then(Params::into_request) {
+        Ok(graphql) => execute(&endpoint, graphql, caller, Transport::Post, media).await,
+        Err(refusal) => refuse(&refusal, media),
+    }
+}
+
+async fn graphql_get(request: HttpRequest, endpoint: web::Data<Endpoint>) -> HttpResponse {
+    let (media, caller) = match admit(&request, &endpoint) {
+        Ok(admitted) => admitted,
+        Err(response) => return *response,
+    };
+    let params = Params::from_query_string(request.query_string()).and_then(Params::into_request);
+    let mut graphql = match params {
+        Ok(graphql) => graphql,
+        Err(refusal) => return refuse(&refusal, media),
+    };
+    if let Err(refusal) = graphql_http::refuse_get_mutation(&mut graphql) {
+        return refuse(&refusal, media);
+    }
+    execute(&endpoint, graphql, caller, Transport::Get, media).await
+}
+
+/// Reads the body, refusing it as soon as it is known to exceed `limit`.
+async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::BytesMut, Refusal> {
+    let too_large = || {
+        Refusal::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Code::PayloadTooLarge,
+            format!("the request body exceeds {limit} bytes"),
+        )
+    };
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| {
+            Refusal::new(
+                StatusCode::BAD_REQUEST,
+                Code::BadRequest,
+                format!("reading the body failed: {e}"),
+            )
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+async fn execute(
+    endpoint: &Endpoint,
+    mut graphql: async_graphql::Request,
+    caller: Caller,
+    transport: Transport,
+    media: MediaType,
+) -> HttpResponse {
+    let started = Instant::now();
+    let operation = graphql_http::operation_name(&mut graphql);
+    let graphql = graphql
+        .data(api::loader(Arc::clone(&endpoint.service)))
+        .data(caller)
+        .data(transport);
+    let response = endpoint.schema.execute(graphql).await;
+    endpoint.metrics.observe_operation(
+        operation.as_deref(),
+        started.elapsed(),
+        response
+            .errors
+            .iter()
+            .filter_map(Code::of)
+            .map(Code::as_str),
+    );
+    let (status, body) = graphql_http::render(&response, media);
+    let mut reply = HttpResponse::build(status);
+    reply.content_type(media.content_type());
+    match status {
+        StatusCode::UNAUTHORIZED => {
+            reply.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        StatusCode::METHOD_NOT_ALLOWED => {
+            reply.insert_header((header::ALLOW, "POST"));
+        }
+        _ => {}
+    }
+    reply.body(body.to_string())
+}
+
+/// Subscriptions over WebSocket (`graphql-transport-ws` or `graphql-ws`).
+/// A client may send its API key in the `connection_init` payload as
+/// `{"apiKey": "..."}` for mutations over the socket.
+async fn subscriptions(
+    request: HttpRequest,
+    payload: web::Payload,
+    endpoint: web::Data<Endpoint>,
+) -> actix_web::Result<HttpResponse> {
+    let mut data = async_graphql::Data::default();
+    data.insert(api::loader(Arc::clone(&endpoint.service)));
+    data.insert(Transport::WebSocket);
+    let keyring = endpoint.keyring.clone();
+    GraphQLSubscription::new(endpoint.schema.clone())
+        .with_data(data)
+        .on_connection_init(move |init| async move {
+            let mut data = async_graphql::Data::default();
+            let caller = match init.get("apiKey").and_then(|k| k.as_str()) {
+                None => Caller::Anonymous,
+                Some(key) => match keyring.identify(key) {
+                    Caller::Invalid => {
+                        return Err(Code::Unauthenticated.error("the API key is not valid"))
+                    }
+                    caller => caller,
+                },
+            };
+            data.insert(caller);
+            Ok(data)
+        })
+        .start(&request, payload)
 }
 
 async fn graphiql(enabled: web::Data<GraphiQl>, request: HttpRequest) -> HttpResponse {
@@ -72,6 +331,17 @@ async fn graphiql(enabled: web::Data<GraphiQl>, request: HttpRequest) -> HttpRes
                 .title("timbre")
                 .finish(),
         )
+}
+
+async fn metrics(endpoint: web::Data<Endpoint>) -> HttpResponse {
+    if !endpoint.metrics_enabled {
+        return HttpResponse::NotFound()
+            .content_type("text/plain")
+            .body("metrics are switched off on this server ([http] metrics = false)");
+    }
+    HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(endpoint.metrics.render())
 }
 
 async fn healthz() -> HttpResponse {

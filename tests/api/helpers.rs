@@ -49,11 +49,26 @@ pub async fn serve(service: Arc<TrackService>) -> TestApp {
 
 /// Serves `service` on a free port, reporting on `ingest`.
 pub async fn serve_with(service: Arc<TrackService>, ingest: Arc<IngestStatus>) -> TestApp {
+    serve_configured(service, ingest, Config::default()).await
+}
+
+/// Serves `service` on a free port with `config` (its `listen` is ignored).
+pub async fn serve_configured(
+    service: Arc<TrackService>,
+    ingest: Arc<IngestStatus>,
+    config: Config,
+) -> TestApp {
     let config = Config {
         listen: "127.0.0.1:0".into(),
-        ..Config::default()
+        ..config
     };
-    let app = Application::build(&config, Arc::clone(&service), ingest).expect("server binds");
+    let app = Application::build(
+        &config,
+        Arc::clone(&service),
+        ingest,
+        tokio_util::sync::CancellationToken::new(),
+    )
+    .expect("server binds");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     TestApp {

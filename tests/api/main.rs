@@ -3,13 +3,16 @@
 
 mod helpers;
 
+mod access;
 mod graphql;
 mod import;
 mod kafka;
 mod kafka_server;
 mod mongo_server;
 mod mongodb;
+mod observability;
 mod process;
+mod protocols;
 mod recall;
 mod restart;
 mod schema;
