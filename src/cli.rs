@@ -28,6 +28,23 @@ pub enum Command {
     Produce(ProduceArgs),
     /// Print the GraphQL schema (SDL), as checked in at schema/schema.graphql.
     Schema(SchemaArgs),
+    /// Check that a running server answers (exit 0) or not (exit 1): the
+    /// container health check, with no curl needed in the image.
+    Health(HealthArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// The probe to ask: /healthz (the process is up) or /readyz.
+    #[arg(
+        long,
+        default_value = "http://127.0.0.1:8080/healthz",
+        value_name = "URL"
+    )]
+    pub url: String,
+    /// Give up after this many milliseconds.
+    #[arg(long, default_value_t = 2_000, value_name = "MS")]
+    pub timeout_ms: u64,
 }
 
 #[derive(Debug, Args)]

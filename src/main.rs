@@ -8,7 +8,7 @@ use clap::Parser;
 use std::sync::Arc;
 use std::time::Duration;
 
-use timbre::cli::{Cli, Command, Flags, ImportArgs, ProduceArgs};
+use timbre::cli::{Cli, Command, Flags, HealthArgs, ImportArgs, ProduceArgs};
 use timbre::config::{Config, LogFormat};
 use timbre::ingest::Source;
 use timbre::kafka::{self, IngestStatus};
@@ -37,6 +37,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Health(args) => health(args).await,
         Command::Serve(args) => {
             let flags = Flags {
                 listen: args.listen.clone(),
@@ -83,6 +84,29 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             )?;
             init_logging(config.log_format);
             produce(config, sources, audio_features).await
+        }
+    }
+}
+
+/// Asks a probe URL; success is any 2xx answer within the timeout.
+async fn health(args: HealthArgs) -> anyhow::Result<ExitCode> {
+    let HealthArgs { url, timeout_ms } = args;
+    let answer = tokio::task::spawn_blocking(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_millis(timeout_ms)))
+            .build()
+            .into();
+        agent.get(&url).call().map(|r| r.status().as_u16())
+    })
+    .await?;
+    match answer {
+        Ok(status) => {
+            println!("healthy: HTTP {status}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            println!("unhealthy: {e}");
+            Ok(ExitCode::FAILURE)
         }
     }
 }

@@ -4,7 +4,7 @@ use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 use tempfile::TempDir;
@@ -202,6 +202,16 @@ pub async fn post_graphql(
 /// it serves, and keeps draining the log so the server never blocks on a
 /// full pipe. Returns the child, the GraphQL URL and the log up to then.
 pub fn spawn_serve(args: &[&OsStr], env: &[(&str, String)]) -> (Child, String, String) {
+    let (child, url, log) = spawn_serve_logged(args, env);
+    let log = log.lock().unwrap().clone();
+    (child, url, log)
+}
+
+/// [`spawn_serve`], with the whole log as it grows (until the server exits).
+pub fn spawn_serve_logged(
+    args: &[&OsStr],
+    env: &[(&str, String)],
+) -> (Child, String, Arc<Mutex<String>>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_timbre"))
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(args)
@@ -212,16 +222,34 @@ pub fn spawn_serve(args: &[&OsStr], env: &[(&str, String)]) -> (Child, String, S
         .spawn()
         .expect("timbre starts");
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut log = String::new();
+    let log = Arc::new(Mutex::new(String::new()));
     let url = loop {
-        let line = lines.next().expect("the server logs its address").unwrap();
+        let Some(Ok(line)) = lines.next() else {
+            panic!(
+                "the server exited before saying where it serves:\n{}",
+                log.lock().unwrap()
+            );
+        };
+        let mut log = log.lock().unwrap();
         log.push_str(&line);
         log.push('\n');
         if let Some(at) = line.find("serving GraphQL on ") {
-            break line[at + "serving GraphQL on ".len()..].trim().to_string();
+            let rest = &line[at + "serving GraphQL on ".len()..];
+            // JSON logs end the message with a quote.
+            let end = rest
+                .find(|c: char| c == '"' || c.is_whitespace())
+                .unwrap_or(rest.len());
+            break rest[..end].to_string();
         }
     };
-    std::thread::spawn(move || for _ in lines {});
+    let sink = Arc::clone(&log);
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            let mut log = sink.lock().unwrap();
+            log.push_str(&line);
+            log.push('\n');
+        }
+    });
     (child, url, log)
 }
 

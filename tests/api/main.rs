@@ -4,6 +4,7 @@
 mod helpers;
 
 mod access;
+mod deploy;
 mod graphql;
 mod import;
 mod kafka;
