@@ -88,7 +88,7 @@ fn main() {
     run("exact", SearchMode::Exact, None, None);
     run("auto", SearchMode::Auto, None, None);
     for share in [2u32, 10, 100, 1000] {
-        let filter = move |k: &u32| k.wrapping_mul(2_654_435_761) % share == 0;
+        let filter = move |k: &u32| k.wrapping_mul(2_654_435_761).is_multiple_of(share);
         for (name, mode) in [
             ("graph", SearchMode::Graph),
             ("exact", SearchMode::Exact),
