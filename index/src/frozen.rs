@@ -47,6 +47,20 @@ pub(crate) struct FrozenGraph {
 }
 
 impl FrozenGraph {
+    /// A copy of no graph: every id is in the pending tail.
+    pub(crate) fn empty() -> Self {
+        FrozenGraph {
+            len: 0,
+            entry: None,
+            top_level: 0,
+            width0: 1,
+            links0: Vec::new(),
+            width_up: 1,
+            upper_start: Vec::new(),
+            links_up: Vec::new(),
+        }
+    }
+
     /// Copies the links of `graph`'s nodes with ids below `len` (the index's
     /// id count: ids that never reached the graph get no links). `m` is the
     /// graph's max_connections.

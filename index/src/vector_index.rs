@@ -45,8 +45,8 @@ pub enum SearchMode {
 /// graph, `frozen.rs`), which is several times faster than hnsw_rs's own
 /// search. Vectors inserted since the copy was made form the *pending
 /// tail*: searches scan it exactly and merge it with the walk's results, so
-/// an upsert is visible at once. Once the tail outgrows
-/// [`VectorIndex::tail_limit`], the next upsert copies the graph again.
+/// an upsert is visible at once. Once the tail outgrows max(1,024, 1/64 of
+/// the frozen graph) vectors, the next upsert copies the graph again.
 ///
 /// Mutation takes `&mut self`: the owner serialises writers (one writer, many
 /// readers behind a lock), which keeps the id tables simple and consistent.
@@ -86,7 +86,7 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
             params,
             dim,
             graph: Graph::new(&params, capacity),
-            frozen: FrozenGraph::freeze(&Graph::new(&params, 0), 0, params.max_connections),
+            frozen: FrozenGraph::empty(),
             vectors: VectorTable::with_capacity(dim, capacity),
             keys: Vec::with_capacity(capacity),
             dead: Vec::with_capacity(capacity),
