@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# GraphQL `similar(first: 10)` under HTTP load on loopback, against a bare
+# actix-web route answering a JSON body of the same size (the ceiling), in
+# the same run. Load generator: wrk (Debian's package; installed if absent).
+#
+# The two cores are split: the server under test (1 worker) on core 0, wrk
+# (1 thread) on core 1, via taskset. Each measurement runs 3 times for
+# 10 s; the table gives medians (min..max).
+#   saturation: 32 connections, no pause;
+#   fixed rate: 8 connections, each pausing 8 ms between requests (wrk's
+#   `delay`), an offered load well below either server's saturation.
+#
+# Usage: bench/server.sh [DATASET]   (default ../shared/data/spotify_songs.csv)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dataset="${1:-${TIMBRE_DATASET:-../shared/data/spotify_songs.csv}}"
+out=target/bench-server
+mkdir -p "$out"
+if ! command -v wrk >/dev/null; then
+  echo "installing wrk (Debian package)" >&2
+  apt-get install -y -qq wrk >/dev/null
+fi
+cargo build --release --quiet --bin timbre --example bare
+
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_up() { for _ in $(seq 1 300); do curl -fs -o /dev/null -X POST -H 'content-type: application/json' -d '{"query":"{__typename}"}' "$1" && return 0; sleep 0.2; done; echo "no server at $1" >&2; return 1; }
+
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
+
+data="$out/data"
+if [ ! -d "$data" ]; then
+  target/release/timbre import --data-dir "$data" "$dataset" >/dev/null 2>&1
+fi
+cut -d, -f1 "$dataset" | tail -n +2 | sort -u | shuf -n 2000 --random-source=<(yes) >"$out/ids.txt"
+
+timbre_port=$(port)
+RUST_LOG=warn TIMBRE_WORKERS=1 TIMBRE_HTTP__RATE_LIMIT__PER_SECOND=0 \
+  taskset -c 0 target/release/timbre serve --data-dir "$data" --listen "127.0.0.1:$timbre_port" \
+  >"$out/timbre.log" 2>&1 &
+pids+=($!)
+wait_up "http://127.0.0.1:$timbre_port/graphql"
+
+query='{"query":"{ similar(trackId: \"SEED\", first: 10) { score track { id name artists } } }"}'
+seed=$(head -1 "$out/ids.txt")
+bytes=$(curl -s -X POST -H 'content-type: application/json' -d "${query/SEED/$seed}" \
+  "http://127.0.0.1:$timbre_port/graphql" | wc -c)
+
+bare_port=$(port)
+taskset -c 0 target/release/examples/bare "127.0.0.1:$bare_port" "$bytes" 1 >"$out/bare.log" 2>&1 &
+pids+=($!)
+wait_up "http://127.0.0.1:$bare_port/graphql"
+
+run() { # name url connections delay_ms repeat
+  IDS="$out/ids.txt" QUERY="$query" DELAY_MS="$4" taskset -c 1 \
+    wrk -t1 -c"$3" -d10s --latency -s bench/server/similar.lua "$2" >"$out/$1.$5.txt"
+}
+for r in 1 2 3; do
+  for target in "timbre http://127.0.0.1:$timbre_port/graphql" "bare http://127.0.0.1:$bare_port/graphql"; do
+    set -- $target
+    run "$1-saturation" "$2" 32 0 "$r"
+    run "$1-fixed" "$2" 8 8 "$r"
+  done
+done
+python3 bench/server/summary.py "$out" "$bytes"
