@@ -4,14 +4,13 @@
 use std::sync::Arc;
 
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Object, SimpleObject, ID};
 
 use super::error::{ApiResult, Code};
 use super::genre::{GenreLevel, GenreObject};
 use super::ingest::IngestStatusObject;
 use super::inputs::{parse_ids, FeaturesInput, TasteSeedInput, TrackFilterInput};
-use super::loader::TrackLoader;
+use super::loader::{load_track, load_tracks};
 use super::recommendation::{GenreSuggestionObject, SimilarTrack};
 use super::track::{FeatureName, TrackObject};
 use super::Limits;
@@ -58,11 +57,9 @@ impl QueryRoot {
     /// One track by its Spotify id. Unknown ids give `TRACK_NOT_FOUND`.
     async fn track(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<TrackObject>> {
         let id = TrackId::parse(&id).map_err(Error::from).api()?;
-        let loader = ctx.data_unchecked::<DataLoader<TrackLoader>>();
-        match loader.load_one(id).await {
-            Ok(Some(track)) => Ok(Some(TrackObject(track))),
-            Ok(None) => Err(Code::TrackNotFound.error(format!("no track with id {id}"))),
-            Err(e) => Err(super::error::to_graphql(Error::Internal(e.to_string()))),
+        match load_track(ctx, id).await? {
+            Some(track) => Ok(Some(TrackObject(track))),
+            None => Err(Code::TrackNotFound.error(format!("no track with id {id}"))),
         }
     }
 
@@ -78,11 +75,7 @@ impl QueryRoot {
             return Err(Code::InvalidArgument.error(format!("at most {max} ids per request")));
         }
         let ids = parse_ids(ids).api()?;
-        let loader = ctx.data_unchecked::<DataLoader<TrackLoader>>();
-        let found = loader
-            .load_many(ids.iter().copied())
-            .await
-            .map_err(|e| super::error::to_graphql(Error::Internal(e.to_string())))?;
+        let found = load_tracks(ctx, &ids).await?;
         Ok(ids
             .iter()
             .filter_map(|id| found.get(id).cloned().map(TrackObject))

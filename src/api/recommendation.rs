@@ -1,11 +1,10 @@
 //! GraphQL objects for search results: similar tracks with explanations,
 //! and genre suggestions.
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Object, SimpleObject};
 
 use super::error::Code;
-use super::loader::TrackLoader;
+use super::loader::load_track;
 use super::track::{FeatureName, TrackObject};
 use crate::catalog::{GenreSuggestion, Neighbour};
 use crate::domain::FeatureComparison;
@@ -15,17 +14,13 @@ pub struct SimilarTrack(pub Neighbour);
 
 #[Object]
 impl SimilarTrack {
-    /// The track (fetched through the request's DataLoader, so a list of
-    /// results costs one batched lookup).
+    /// The track (from MongoDB through the request's DataLoader, so a list
+    /// of results costs one batched lookup; from memory otherwise).
     async fn track(&self, ctx: &Context<'_>) -> async_graphql::Result<TrackObject> {
-        let loader = ctx.data_unchecked::<DataLoader<TrackLoader>>();
         let id = self.0.track.id;
-        match loader.load_one(id).await {
-            Ok(Some(track)) => Ok(TrackObject(track)),
-            Ok(None) => Err(Code::TrackNotFound.error(format!("track {id} was deleted meanwhile"))),
-            Err(e) => Err(super::error::to_graphql(crate::error::Error::Internal(
-                e.to_string(),
-            ))),
+        match load_track(ctx, id).await? {
+            Some(track) => Ok(TrackObject(track)),
+            None => Err(Code::TrackNotFound.error(format!("track {id} was deleted meanwhile"))),
         }
     }
     /// Similarity in (0, 1]: 1 / (1 + distance). 1 means identical features,

@@ -256,10 +256,11 @@ async fn execute(
 ) -> HttpResponse {
     let started = Instant::now();
     let operation = graphql_http::operation_name(&mut graphql);
-    let graphql = graphql
-        .data(api::loader(Arc::clone(&endpoint.service)))
-        .data(caller)
-        .data(transport);
+    let mut graphql = graphql.data(caller).data(transport);
+    if endpoint.service.store().serves_metadata() {
+        // Only MongoDB's metadata goes through the DataLoader (api/loader.rs).
+        graphql = graphql.data(api::loader(Arc::clone(&endpoint.service)));
+    }
     let response = endpoint.schema.execute(graphql).await;
     endpoint.metrics.observe_operation(
         operation.as_deref(),
