@@ -150,3 +150,30 @@ pub struct Flags {
     #[serde(skip_serializing_if = "KafkaFlags::is_empty")]
     pub kafka: KafkaFlags,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// `timbre --help` and every subcommand's help explain every option.
+    #[test]
+    fn every_command_and_option_is_documented() {
+        let cli = Cli::command();
+        cli.clone().debug_assert();
+        let mut undocumented = Vec::new();
+        for command in std::iter::once(&cli).chain(cli.get_subcommands()) {
+            if command.get_about().is_none() {
+                undocumented.push(command.get_name().to_string());
+            }
+            for arg in command.get_arguments() {
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if !builtin && arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    undocumented.push(format!("{} {}", command.get_name(), arg.get_id()));
+                }
+            }
+        }
+        assert!(undocumented.is_empty(), "no help text: {undocumented:?}");
+    }
+}

@@ -14,7 +14,7 @@ use crate::api::auth::Keyring;
 use crate::api::{self, SchemaOptions, Shutdown};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::http::{self, ClientLimiter, Endpoint, GraphiQl, Metrics};
+use crate::http::{self, ClientLimiter, DocumentCache, Endpoint, GraphiQl, Metrics};
 use crate::ingest::{self, ImportReport, Source};
 use crate::kafka::{self, IngestStatus, KafkaSettings, TrackConsumer};
 use crate::service::{Startup, TrackService};
@@ -143,6 +143,7 @@ impl Application {
             keyring: Keyring::new(&config.auth),
             limiter: ClientLimiter::new(config.http.rate_limit),
             metrics: Arc::clone(&metrics),
+            documents: DocumentCache::new(config.http.document_cache_size),
             max_body_bytes: config.limits.max_body_bytes,
             metrics_enabled: config.http.metrics,
         });

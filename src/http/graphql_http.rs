@@ -221,24 +221,6 @@ pub fn refuse_get_mutation(request: &mut Request) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// The name of the operation the request runs, for metrics: the one it
-/// names, or the only one its document holds (parsing it here costs
-/// nothing more: execution reuses the parsed document).
-pub fn operation_name(request: &mut Request) -> Option<String> {
-    if request.operation_name.is_some() {
-        return request.operation_name.clone();
-    }
-    if request.query.is_empty() {
-        return None;
-    }
-    match &request.parsed_query().ok()?.operations {
-        DocumentOperations::Multiple(ops) if ops.len() == 1 => {
-            ops.keys().next().map(|name| name.to_string())
-        }
-        _ => None,
-    }
-}
-
 /// The status code and JSON body of a GraphQL response.
 pub fn render(response: &Response, media: MediaType) -> (StatusCode, serde_json::Value) {
     let codes: Vec<Code> = response.errors.iter().filter_map(Code::of).collect();

@@ -2,6 +2,7 @@
 //! actix-web. A thin shell: it moves requests into the schema and answers
 //! out of it.
 
+mod document_cache;
 mod graphql_http;
 mod metrics;
 mod middleware;
@@ -9,6 +10,7 @@ mod rate_limit;
 mod routes;
 mod settings;
 
+pub use document_cache::DocumentCache;
 pub use metrics::Metrics;
 pub use middleware::{observe, RequestId, REQUEST_ID};
 pub use rate_limit::ClientLimiter;

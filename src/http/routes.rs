@@ -13,6 +13,7 @@ use async_graphql_actix_web::GraphQLSubscription;
 use futures_util::StreamExt;
 use serde_json::json;
 
+use super::document_cache::DocumentCache;
 use super::graphql_http::{self, negotiate, MediaType, Params, Refusal};
 use super::{ClientLimiter, Metrics};
 use crate::api::auth::{Caller, Keyring, Transport};
@@ -32,6 +33,7 @@ pub struct Endpoint {
     pub keyring: Keyring,
     pub limiter: ClientLimiter,
     pub metrics: Arc<Metrics>,
+    pub documents: DocumentCache,
     pub max_body_bytes: usize,
     pub metrics_enabled: bool,
 }
@@ -255,7 +257,7 @@ async fn execute(
     media: MediaType,
 ) -> HttpResponse {
     let started = Instant::now();
-    let operation = graphql_http::operation_name(&mut graphql);
+    let operation = endpoint.documents.prepare(&mut graphql);
     let mut graphql = graphql.data(caller).data(transport);
     if endpoint.service.store().serves_metadata() {
         // Only MongoDB's metadata goes through the DataLoader (api/loader.rs).

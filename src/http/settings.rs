@@ -13,6 +13,9 @@ pub struct HttpSettings {
     /// Automatic persisted queries remembered (LRU); 0 turns APQ off.
     /// Default 1,000.
     pub apq_cache_size: usize,
+    /// Parsed documents kept by their text (LRU), so repeated queries skip
+    /// the parser; 0 turns the cache off. Default 1,000.
+    pub document_cache_size: usize,
     /// Origins allowed to call the API from a browser, e.g.
     /// `["https://app.example.com"]`; `["*"]` allows any. Default none
     /// (same-origin only).
@@ -43,6 +46,7 @@ impl Default for HttpSettings {
         HttpSettings {
             introspection: true,
             apq_cache_size: 1_000,
+            document_cache_size: 1_000,
             cors_origins: Vec::new(),
             metrics: true,
             shutdown_timeout_secs: 10,
