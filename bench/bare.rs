@@ -16,7 +16,10 @@ async fn main() -> std::io::Result<()> {
     let skeleton = r#"{"data":{"similar":""}}"#;
     let padding = "x".repeat(bytes.saturating_sub(skeleton.len()));
     let body = web::Bytes::from(format!(r#"{{"data":{{"similar":"{padding}"}}}}"#));
-    eprintln!("bare route on http://{addr}/graphql answering {} bytes", body.len());
+    eprintln!(
+        "bare route on http://{addr}/graphql answering {} bytes",
+        body.len()
+    );
     HttpServer::new(move || {
         let body = body.clone();
         App::new().route(
