@@ -178,34 +178,18 @@ impl std::fmt::Debug for StateCollector {
     }
 }
 
-fn gauge(
+/// Writes one unlabelled metric (a `ConstGauge` or `ConstCounter`).
+fn write(
     encoder: &mut DescriptorEncoder,
     name: &str,
     help: &str,
-    value: i64,
+    metric: impl EncodeMetric,
 ) -> Result<(), std::fmt::Error> {
-    let metric = ConstGauge::new(value);
     metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
 }
 
-fn gauge_f64(
-    encoder: &mut DescriptorEncoder,
-    name: &str,
-    help: &str,
-    value: f64,
-) -> Result<(), std::fmt::Error> {
-    let metric = ConstGauge::new(value);
-    metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
-}
-
-fn counter(
-    encoder: &mut DescriptorEncoder,
-    name: &str,
-    help: &str,
-    value: u64,
-) -> Result<(), std::fmt::Error> {
-    let metric = ConstCounter::new(value);
-    metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
+fn gauge(e: &mut DescriptorEncoder, name: &str, help: &str, value: i64) -> std::fmt::Result {
+    write(e, name, help, ConstGauge::new(value))
 }
 
 impl Collector for StateCollector {
@@ -242,11 +226,11 @@ impl Collector for StateCollector {
             "1 while the Kafka broker answers",
             i64::from(ingest.broker_up),
         )?;
-        counter(
+        write(
             e,
             "ingest_messages",
             "Kafka messages applied (upserts and deletes)",
-            ingest.messages,
+            ConstCounter::new(ingest.messages),
         )?;
         let lag = ingest.total_lag().unwrap_or(0);
         gauge(
@@ -269,17 +253,17 @@ impl Collector for StateCollector {
             }
         }
         if let Some(f) = ingest.freshness {
-            gauge_f64(
+            write(
                 e,
                 "ingest_freshness_p50_seconds",
                 "Median time from a message's timestamp to searchable, over recent messages",
-                f.p50.as_secs_f64(),
+                ConstGauge::new(f.p50.as_secs_f64()),
             )?;
-            gauge_f64(
+            write(
                 e,
                 "ingest_freshness_p99_seconds",
                 "99th percentile of the time from a message's timestamp to searchable",
-                f.p99.as_secs_f64(),
+                ConstGauge::new(f.p99.as_secs_f64()),
             )?;
         }
         Ok(())

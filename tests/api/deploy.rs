@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use timbre::config::Config;
 use yaml_rust2::{Yaml, YamlLoader};
 
-use crate::helpers::{client, spawn_serve_logged};
+use crate::helpers::{client, spawn_serve_logged, terminate};
 
 fn repo_file(path: &str) -> String {
     std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap()
@@ -182,7 +182,7 @@ fn health(url: &str) -> bool {
 async fn sigterm_ends_subscriptions_exits_0_and_logs_json_without_secrets() {
     let data = tempfile::tempdir().unwrap();
     let secret = "do-not-log-this-secret-123456";
-    let (mut child, url, log) = spawn_serve_logged(
+    let (child, url, log) = spawn_serve_logged(
         &[],
         &[
             ("TIMBRE_DATA_DIR", data.path().display().to_string()),
@@ -215,15 +215,7 @@ async fn sigterm_ends_subscriptions_exits_0_and_logs_json_without_secrets() {
     let subscriber = subscriber(&url);
 
     let stopped = Instant::now();
-    let pid = child.id().to_string();
-    std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    let status = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .unwrap();
+    let status = terminate(child).await;
     assert!(status.success(), "exit 0 on SIGTERM: {status:?}");
     assert!(
         stopped.elapsed() < Duration::from_secs(15),

@@ -253,6 +253,20 @@ pub fn spawn_serve_logged(
     (child, url, log)
 }
 
+/// Sends SIGTERM to a server started by [`spawn_serve`] and waits for it
+/// to exit (off the runtime's thread).
+pub async fn terminate(mut child: Child) -> std::process::ExitStatus {
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .expect("kill runs");
+    tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .expect("the server is waited for")
+}
+
 /// GETs `url` and returns the JSON body.
 pub async fn get_json(client: &reqwest::Client, url: &str) -> Value {
     client

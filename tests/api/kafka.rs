@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::path::Path;
-use std::process::{Child, Command};
+use std::process::Child;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +20,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{
-    data_dir, get_json, post_graphql, serve_with, spawn_serve, synthetic_csv, TestApp,
+    data_dir, get_json, post_graphql, serve_with, spawn_serve, synthetic_csv, terminate, TestApp,
 };
 use crate::kafka_server::{
     header, read_topic, shared_brokers, unique_settings, KafkaProcess, TestProducer,
@@ -425,7 +425,7 @@ async fn a_server_killed_mid_stream_ends_with_every_track_exactly_once() {
         "the kill came after the stream ended"
     );
 
-    let (mut child, url) = serve_process(&settings, &data, 500);
+    let (child, url) = serve_process(&settings, &data, 500);
     let mut count = 0;
     for _ in 0..600 {
         let body = graphql(&client, &url, "{ catalog { tracks } }").await;
@@ -463,14 +463,6 @@ async fn a_server_killed_mid_stream_ends_with_every_track_exactly_once() {
     }
     let ready = get_json(&client, &url.replace("/graphql", "/readyz")).await;
     assert_eq!(ready["kafka"]["status"], "up", "{ready}");
-    Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status()
-        .unwrap();
-    let status = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .unwrap();
+    let status = terminate(child).await;
     assert!(status.success(), "{status:?}");
 }

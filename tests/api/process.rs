@@ -5,14 +5,14 @@
 use std::ffi::OsStr;
 use std::process::Command;
 
-use crate::helpers::{data_dir, get_json, spawn_serve, synthetic_csv};
+use crate::helpers::{data_dir, get_json, spawn_serve, synthetic_csv, terminate};
 
 #[tokio::test]
 async fn serve_starts_empty_imports_and_stops_cleanly_on_sigterm() {
     let dir = data_dir();
     let csv = synthetic_csv(dir.path(), 50);
     let data = dir.path().join("data");
-    let (mut child, address, log) = spawn_serve(&[OsStr::new("--data-dir"), data.as_os_str()], &[]);
+    let (child, address, log) = spawn_serve(&[OsStr::new("--data-dir"), data.as_os_str()], &[]);
     assert!(
         log.contains("the catalog is empty") && log.contains("timbre import"),
         "{log}"
@@ -25,15 +25,7 @@ async fn serve_starts_empty_imports_and_stops_cleanly_on_sigterm() {
     .await;
     assert_eq!(ready["tracks"], 0);
 
-    Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status()
-        .unwrap();
-    let status = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .unwrap();
+    let status = terminate(child).await;
     assert!(status.success(), "{status:?}");
     assert!(data.join("index/manifest.json").exists());
 
