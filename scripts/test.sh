@@ -42,7 +42,10 @@ mongo_port=$(free_port)
   >"$state/mongo.log" 2>&1 &
 pids+=($!)
 wait_for_port "$mongo_port" "$state/mongo.log"
-export TIMBRE_TEST_MONGODB_URI="mongodb://127.0.0.1:$mongo_port/"
+# SecantusDB is a Python server: under the whole suite's load it can take
+# longer than the driver's 3 s default to answer the monitor's heartbeat
+# while it writes a large batch, and the driver then drops the connection.
+export TIMBRE_TEST_MONGODB_URI="mongodb://127.0.0.1:$mongo_port/?connectTimeoutMS=30000"
 
 kafka_port=$(free_port)
 "$TIMBRE_TANSU" broker --listener-url "tcp://127.0.0.1:$kafka_port" \
