@@ -11,7 +11,7 @@ use super::genre::{GenreLevel, GenreObject};
 use super::ingest::IngestStatusObject;
 use super::inputs::{parse_ids, FeaturesInput, TasteSeedInput, TrackFilterInput};
 use super::loader::{load_track, load_tracks};
-use super::recommendation::{GenreSuggestionObject, SimilarTrack};
+use super::recommendation::{stored_tracks, with_stored, GenreSuggestionObject, SimilarTrack};
 use super::track::{FeatureName, TrackObject};
 use super::Limits;
 use crate::catalog::Seed;
@@ -180,7 +180,8 @@ impl QueryRoot {
             .await
             .api()?
             .api()?;
-        Ok(found.into_iter().map(SimilarTrack).collect())
+        let stored = stored_tracks(ctx, &found).await?;
+        Ok(with_stored(stored.as_ref(), found))
     }
 
     /// Genres the seed does not contain yet, ranked by how close their
@@ -206,7 +207,14 @@ impl QueryRoot {
             .await
             .api()?
             .api()?;
-        Ok(found.into_iter().map(GenreSuggestionObject).collect())
+        let stored = stored_tracks(ctx, found.iter().flat_map(|s| &s.tracks)).await?;
+        Ok(found
+            .into_iter()
+            .map(|mut s| {
+                let tracks = with_stored(stored.as_ref(), std::mem::take(&mut s.tracks));
+                GenreSuggestionObject(s, tracks)
+            })
+            .collect())
     }
 
     /// Per genre and release year: track count, mean popularity and the

@@ -1,27 +1,68 @@
 //! GraphQL objects for search results: similar tracks with explanations,
 //! and genre suggestions.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use async_graphql::{Context, Object, SimpleObject};
 
-use super::error::Code;
-use super::loader::load_track;
+use super::loader::load_tracks;
 use super::track::{FeatureName, TrackObject};
 use crate::catalog::{GenreSuggestion, Neighbour};
-use crate::domain::FeatureComparison;
+use crate::domain::{FeatureComparison, Track, TrackId};
+use crate::service::TrackService;
+
+/// The stored versions of these results' tracks, fetched in one batched
+/// lookup (one `$in` query on MongoDB) when the store serves metadata;
+/// `None` when memory holds the truth. One lookup per response, whatever
+/// the machine's load: per-field DataLoader batching splits a list whenever
+/// resolving it outlasts the loader's 1 ms window.
+///
+/// # Errors
+/// The store failed.
+pub async fn stored_tracks<'a>(
+    ctx: &Context<'_>,
+    results: impl IntoIterator<Item = &'a Neighbour>,
+) -> async_graphql::Result<Option<HashMap<TrackId, Arc<Track>>>> {
+    if !ctx
+        .data_unchecked::<Arc<TrackService>>()
+        .store()
+        .serves_metadata()
+    {
+        return Ok(None);
+    }
+    let mut ids: Vec<TrackId> = results.into_iter().map(|n| n.track.id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(Some(load_tracks(ctx, &ids).await?))
+}
+
+/// Gives each result its stored track; drops results whose track the store
+/// no longer holds (deleted since the search).
+pub fn with_stored(
+    stored: Option<&HashMap<TrackId, Arc<Track>>>,
+    results: Vec<Neighbour>,
+) -> Vec<SimilarTrack> {
+    results
+        .into_iter()
+        .filter_map(|mut n| {
+            if let Some(stored) = stored {
+                n.track = Arc::clone(stored.get(&n.track.id)?);
+            }
+            Some(SimilarTrack(n))
+        })
+        .collect()
+}
 
 /// A track near the seed.
 pub struct SimilarTrack(pub Neighbour);
 
 #[Object]
 impl SimilarTrack {
-    /// The track (from MongoDB through the request's DataLoader, so a list
-    /// of results costs one batched lookup; from memory otherwise).
-    async fn track(&self, ctx: &Context<'_>) -> async_graphql::Result<TrackObject> {
-        let id = self.0.track.id;
-        match load_track(ctx, id).await? {
-            Some(track) => Ok(TrackObject(track)),
-            None => Err(Code::TrackNotFound.error(format!("track {id} was deleted meanwhile"))),
-        }
+    /// The track (its metadata as MongoDB holds it when MongoDB is the
+    /// store, fetched for the whole list in one lookup).
+    async fn track(&self) -> TrackObject {
+        TrackObject(Arc::clone(&self.0.track))
     }
     /// Similarity in (0, 1]: 1 / (1 + distance). 1 means identical features,
     /// 0.5 a distance of one standard deviation on one feature.
@@ -86,8 +127,8 @@ impl From<&FeatureComparison> for Comparison {
     }
 }
 
-/// A genre the listener has not tried yet.
-pub struct GenreSuggestionObject(pub GenreSuggestion);
+/// A genre the listener has not tried yet, with its evidence tracks.
+pub struct GenreSuggestionObject(pub GenreSuggestion, pub Vec<SimilarTrack>);
 
 #[Object(name = "GenreSuggestion")]
 impl GenreSuggestionObject {
@@ -104,7 +145,7 @@ impl GenreSuggestionObject {
         &self.0.reason
     }
     /// The genre's tracks nearest the seed's taste: the case for it.
-    async fn tracks(&self) -> Vec<SimilarTrack> {
-        self.0.tracks.iter().cloned().map(SimilarTrack).collect()
+    async fn tracks(&self) -> &[SimilarTrack] {
+        &self.1
     }
 }
