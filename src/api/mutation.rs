@@ -26,6 +26,16 @@ fn service<'a>(ctx: &Context<'a>) -> &'a Arc<TrackService> {
     ctx.data_unchecked::<Arc<TrackService>>()
 }
 
+/// Refuses a call carrying more than [`MAX_TRACKS_PER_CALL`] items.
+fn at_most_per_call(what: &str, given: usize) -> async_graphql::Result<()> {
+    if given > MAX_TRACKS_PER_CALL {
+        return Err(Code::InvalidArgument.error(format!(
+            "at most {MAX_TRACKS_PER_CALL} {what} per call, got {given}"
+        )));
+    }
+    Ok(())
+}
+
 /// What `upsertTracks` did.
 #[derive(SimpleObject)]
 pub struct UpsertResult {
@@ -67,12 +77,7 @@ impl MutationRoot {
         tracks: Vec<TrackInput>,
     ) -> async_graphql::Result<UpsertResult> {
         require(ctx, Role::Write)?;
-        if tracks.len() > MAX_TRACKS_PER_CALL {
-            return Err(Code::InvalidArgument.error(format!(
-                "at most {MAX_TRACKS_PER_CALL} tracks per call, got {}",
-                tracks.len()
-            )));
-        }
+        at_most_per_call("tracks", tracks.len())?;
         let tracks = tracks
             .into_iter()
             .enumerate()
@@ -99,12 +104,7 @@ impl MutationRoot {
         ids: Vec<ID>,
     ) -> async_graphql::Result<DeleteResult> {
         require(ctx, Role::Write)?;
-        if ids.len() > MAX_TRACKS_PER_CALL {
-            return Err(Code::InvalidArgument.error(format!(
-                "at most {MAX_TRACKS_PER_CALL} ids per call, got {}",
-                ids.len()
-            )));
-        }
+        at_most_per_call("ids", ids.len())?;
         let ids = parse_ids(ids).api()?;
         let service = service(ctx);
         let deleted = service.delete(ids).await.api()?;

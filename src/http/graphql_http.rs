@@ -222,7 +222,7 @@ pub fn refuse_get_mutation(request: &mut Request) -> Result<(), Refusal> {
 }
 
 /// The status code and JSON body of a GraphQL response.
-pub fn render(response: &Response, media: MediaType) -> (StatusCode, serde_json::Value) {
+pub fn render(response: &Response, media: MediaType) -> (StatusCode, Vec<u8>) {
     let codes: Vec<Code> = response.errors.iter().filter_map(Code::of).collect();
     let ran = !(response.data == Value::Null && codes.iter().any(|c| c.is_request_error()));
     let status = if response.data != Value::Null || response.errors.is_empty() {
@@ -238,15 +238,24 @@ pub fn render(response: &Response, media: MediaType) -> (StatusCode, serde_json:
     } else {
         StatusCode::OK
     };
-    let mut body = serde_json::to_value(response).unwrap_or_else(|e| {
+    // Written straight to bytes (this is every request's path); a request
+    // that never ran is written without its `data` entry.
+    let written = if ran {
+        serde_json::to_vec(response)
+    } else {
+        serde_json::to_vec(&json!({ "errors": &response.errors }))
+    };
+    let body = written.unwrap_or_else(|e| {
         tracing::error!(error = %e, "a GraphQL response could not be serialised");
-        json!({ "errors": [{ "message": "internal error", "extensions": { "code": Code::Internal.as_str() } }] })
+        Refusal::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Code::Internal,
+            "internal error; the server log has the details",
+        )
+        .body()
+        .to_string()
+        .into_bytes()
     });
-    if !ran {
-        if let Some(map) = body.as_object_mut() {
-            map.remove("data");
-        }
-    }
     (status, body)
 }
 

@@ -9,17 +9,13 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{web, HttpMessage};
+use actix_web::web;
 use tracing::Instrument;
 
 use super::Metrics;
 
 /// The header that carries the request id both ways.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-/// The request's id, in its extensions for handlers that want it.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
 
 /// A client's id is kept when it is short and printable, so it can neither
 /// flood the logs nor forge log lines.
@@ -45,7 +41,6 @@ pub async fn observe(
         .and_then(|v| v.to_str().ok())
         .filter(|v| acceptable(v))
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
-    req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().to_string();
     let span =
         tracing::info_span!("request", request_id = %id, method = %method, path = %req.path());

@@ -12,7 +12,7 @@ mod settings;
 
 pub use document_cache::DocumentCache;
 pub use metrics::Metrics;
-pub use middleware::{observe, RequestId, REQUEST_ID};
+pub use middleware::{observe, REQUEST_ID};
 pub use rate_limit::ClientLimiter;
 pub use routes::{configure, Endpoint, GraphiQl};
 pub use settings::{HttpSettings, RateLimit};

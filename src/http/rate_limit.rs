@@ -39,7 +39,7 @@ impl ClientLimiter {
     ///
     /// # Errors
     /// The time the client should wait before retrying.
-    pub fn check(&self, client: &str) -> Result<(), Duration> {
+    pub fn check(&self, client: String) -> Result<(), Duration> {
         let Some(limiter) = &self.limiter else {
             return Ok(());
         };
@@ -47,7 +47,7 @@ impl ClientLimiter {
             limiter.retain_recent();
         }
         limiter
-            .check_key(&client.to_string())
+            .check_key(&client)
             .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
     }
 }
@@ -63,14 +63,17 @@ mod tests {
             burst: 3,
         });
         for _ in 0..3 {
-            assert!(limiter.check("a").is_ok());
+            assert!(limiter.check("a".into()).is_ok());
         }
-        let wait = limiter.check("a").unwrap_err();
+        let wait = limiter.check("a".into()).unwrap_err();
         assert!(
             wait > Duration::ZERO && wait <= Duration::from_secs(1),
             "{wait:?}"
         );
-        assert!(limiter.check("b").is_ok(), "another client is not held up");
+        assert!(
+            limiter.check("b".into()).is_ok(),
+            "another client is not held up"
+        );
     }
 
     #[test]
@@ -79,6 +82,6 @@ mod tests {
             per_second: 0,
             burst: 0,
         });
-        assert!((0..10_000).all(|_| limiter.check("a").is_ok()));
+        assert!((0..10_000).all(|_| limiter.check("a".into()).is_ok()));
     }
 }

@@ -71,9 +71,19 @@ fn is_websocket(ctx: &guard::GuardContext<'_>) -> bool {
 
 /// A refusal as an HTTP response, in the negotiated media type.
 fn refuse(refusal: &Refusal, media: MediaType) -> HttpResponse {
-    let mut response = HttpResponse::build(refusal.status);
+    reply(
+        refusal.status,
+        media,
+        refusal.body().to_string().into_bytes(),
+    )
+}
+
+/// A GraphQL answer with the headers its status calls for: how to
+/// authenticate after a 401, which method to use after a 405.
+fn reply(status: StatusCode, media: MediaType, body: Vec<u8>) -> HttpResponse {
+    let mut response = HttpResponse::build(status);
     response.content_type(media.content_type());
-    match refusal.status {
+    match status {
         StatusCode::UNAUTHORIZED => {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
@@ -82,7 +92,7 @@ fn refuse(refusal: &Refusal, media: MediaType) -> HttpResponse {
         }
         _ => {}
     }
-    response.body(refusal.body().to_string())
+    response.body(body)
 }
 
 /// Who sends the request: the key in `Authorization: Bearer` or
@@ -134,7 +144,7 @@ fn rate_limit(request: &HttpRequest, caller: &Caller, endpoint: &Endpoint) -> Re
     };
     endpoint
         .limiter
-        .check(&client)
+        .check(client)
         .inspect_err(|_| endpoint.metrics.rate_limited())
 }
 
@@ -274,18 +284,7 @@ async fn execute(
             .map(Code::as_str),
     );
     let (status, body) = graphql_http::render(&response, media);
-    let mut reply = HttpResponse::build(status);
-    reply.content_type(media.content_type());
-    match status {
-        StatusCode::UNAUTHORIZED => {
-            reply.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
-        }
-        StatusCode::METHOD_NOT_ALLOWED => {
-            reply.insert_header((header::ALLOW, "POST"));
-        }
-        _ => {}
-    }
-    reply.body(body.to_string())
+    reply(status, media, body)
 }
 
 /// Subscriptions over WebSocket (`graphql-transport-ws` or `graphql-ws`).
