@@ -265,6 +265,21 @@ mod tests {
             .collect()
     }
 
+    /// `data` in an hnsw_rs graph, the padded table and the frozen walk.
+    fn indexed(data: &[Vec<f32>], dim: usize) -> (Graph, VectorTable, FrozenGraph) {
+        let (params, n) = (IndexParams::default(), data.len());
+        let graph = Graph::new(&params, n);
+        let items: Vec<(&[f32], usize)> =
+            data.iter().enumerate().map(|(i, v)| (&v[..], i)).collect();
+        graph.insert_parallel(&items);
+        let mut table = VectorTable::with_capacity(dim, n);
+        for v in data {
+            table.push(v);
+        }
+        let frozen = FrozenGraph::freeze(&graph, n, params.max_connections);
+        (graph, table, frozen)
+    }
+
     fn recall(found: &[(u32, f32)], exact: &[(u32, f32)]) -> f64 {
         let worst = exact.last().map_or(0.0, |e| e.1);
         found.iter().filter(|f| f.1 <= worst * (1.0 + 1e-6)).count() as f64 / exact.len() as f64
@@ -274,16 +289,7 @@ mod tests {
     fn the_walk_finds_what_hnsw_rs_finds_on_the_same_graph() {
         let (n, dim, k) = (3_000, 13, 10);
         let data = vectors(n, dim, 7);
-        let params = IndexParams::default();
-        let graph = Graph::new(&params, n);
-        let items: Vec<(&[f32], usize)> =
-            data.iter().enumerate().map(|(i, v)| (&v[..], i)).collect();
-        graph.insert_parallel(&items);
-        let mut table = VectorTable::with_capacity(dim, n);
-        for v in &data {
-            table.push(v);
-        }
-        let frozen = FrozenGraph::freeze(&graph, n, params.max_connections);
+        let (graph, table, frozen) = indexed(&data, dim);
         let (mut ours, mut theirs, queries) = (0.0, 0.0, vectors(200, dim, 11));
         for q in &queries {
             let exact = crate::flat::top_k(&table, q, k, |_| true);
@@ -304,16 +310,7 @@ mod tests {
     fn a_filter_is_respected_and_a_budget_ends_a_starved_walk() {
         let (n, dim) = (2_000, 5);
         let data = vectors(n, dim, 3);
-        let params = IndexParams::default();
-        let graph = Graph::new(&params, n);
-        let items: Vec<(&[f32], usize)> =
-            data.iter().enumerate().map(|(i, v)| (&v[..], i)).collect();
-        graph.insert_parallel(&items);
-        let mut table = VectorTable::with_capacity(dim, n);
-        for v in &data {
-            table.push(v);
-        }
-        let frozen = FrozenGraph::freeze(&graph, n, params.max_connections);
+        let (graph, table, frozen) = indexed(&data, dim);
         let q = table.pad(&data[17]);
         let thirds = |id: u32| id.is_multiple_of(3);
         let mut top = TopK::new(10);

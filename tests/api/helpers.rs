@@ -186,9 +186,17 @@ pub async fn post_graphql(
     query: &str,
     variables: Value,
 ) -> Value {
-    client
-        .post(url)
-        .json(&json!({ "query": query, "variables": variables }))
+    json_body(
+        client
+            .post(url)
+            .json(&json!({ "query": query, "variables": variables })),
+    )
+    .await
+}
+
+/// Sends `request` and returns its JSON body.
+async fn json_body(request: reqwest::RequestBuilder) -> Value {
+    request
         .send()
         .await
         .expect("request sent")
@@ -269,12 +277,5 @@ pub async fn terminate(mut child: Child) -> std::process::ExitStatus {
 
 /// GETs `url` and returns the JSON body.
 pub async fn get_json(client: &reqwest::Client, url: &str) -> Value {
-    client
-        .get(url)
-        .send()
-        .await
-        .expect("request sent")
-        .json()
-        .await
-        .expect("JSON body")
+    json_body(client.get(url)).await
 }
