@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use timbre_index::IndexParams;
 
 use crate::api::auth::AuthSettings;
-use crate::api::Limits;
+use crate::api::{Limits, RecommendSettings};
 use crate::http::HttpSettings;
 use crate::kafka::KafkaSettings;
 
@@ -47,6 +47,8 @@ pub struct Config {
     pub mongodb_database: String,
     /// Kafka: the tracks topic consumed into the catalog.
     pub kafka: KafkaSettings,
+    /// How recommendations blend their signals.
+    pub recommend: RecommendSettings,
 }
 
 /// A setting that may hold a password. Its `Debug` form is redacted, so a
@@ -85,6 +87,7 @@ impl Default for Config {
             mongodb_uri: None,
             mongodb_database: "timbre".into(),
             kafka: KafkaSettings::default(),
+            recommend: RecommendSettings::default(),
         }
     }
 }
@@ -165,6 +168,12 @@ impl Config {
             .validate()
             .map_err(|e| ConfigError(e.to_string()))?;
         self.kafka.validate().map_err(ConfigError)?;
+        if !(0.0..=1.0).contains(&self.recommend.blend_weight) {
+            return Err(ConfigError(format!(
+                "recommend.blend_weight must lie within 0..=1, got {}",
+                self.recommend.blend_weight
+            )));
+        }
         Ok(())
     }
 

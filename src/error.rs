@@ -17,6 +17,9 @@ pub enum Error {
     /// No genre (or subgenre) has this name.
     #[error("no genre named {0:?}")]
     GenreNotFound(String),
+    /// No track of the catalog belongs to a playlist with this id.
+    #[error("no playlist with id {0:?}")]
+    PlaylistNotFound(String),
     /// The request's input is invalid; the message says why.
     #[error(transparent)]
     Invalid(#[from] DomainError),

@@ -134,6 +134,7 @@ impl Application {
                 introspection: config.http.introspection,
                 apq_cache_size: config.http.apq_cache_size,
                 shutdown: Shutdown(shutdown.clone()),
+                recommend: config.recommend,
             },
         );
         let metrics = Arc::new(Metrics::new(Arc::clone(&service), Arc::clone(&ingest)));

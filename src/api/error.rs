@@ -5,6 +5,7 @@
 //! |-----------------------------|-----------------------------------------------------|
 //! | `TRACK_NOT_FOUND`           | no track has the id given                           |
 //! | `GENRE_NOT_FOUND`           | no genre has the name given                         |
+//! | `PLAYLIST_NOT_FOUND`        | no track of the catalog is in the playlist given    |
 //! | `INVALID_ARGUMENT`          | an argument is malformed or out of range            |
 //! | `GRAPHQL_PARSE_FAILED`      | the request is not valid GraphQL syntax             |
 //! | `GRAPHQL_VALIDATION_FAILED` | the request does not fit the schema                 |
@@ -32,6 +33,7 @@ use crate::store::StoreError;
 pub enum Code {
     TrackNotFound,
     GenreNotFound,
+    PlaylistNotFound,
     InvalidArgument,
     GraphqlParseFailed,
     GraphqlValidationFailed,
@@ -56,6 +58,7 @@ impl Code {
         match self {
             Code::TrackNotFound => "TRACK_NOT_FOUND",
             Code::GenreNotFound => "GENRE_NOT_FOUND",
+            Code::PlaylistNotFound => "PLAYLIST_NOT_FOUND",
             Code::InvalidArgument => "INVALID_ARGUMENT",
             Code::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
             Code::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
@@ -85,9 +88,10 @@ impl Code {
     }
 
     /// Every code, for lookups and documentation checks.
-    pub const ALL: [Code; 18] = [
+    pub const ALL: [Code; 19] = [
         Code::TrackNotFound,
         Code::GenreNotFound,
+        Code::PlaylistNotFound,
         Code::InvalidArgument,
         Code::GraphqlParseFailed,
         Code::GraphqlValidationFailed,
@@ -130,6 +134,7 @@ pub fn to_graphql(err: Error) -> async_graphql::Error {
     let code = match &err {
         Error::TrackNotFound(_) => Code::TrackNotFound,
         Error::GenreNotFound(_) => Code::GenreNotFound,
+        Error::PlaylistNotFound(_) => Code::PlaylistNotFound,
         Error::Invalid(_) => Code::InvalidArgument,
         Error::Store(StoreError::Unavailable(_) | StoreError::Locked(_)) => Code::Unavailable,
         Error::Store(StoreError::Corrupt { .. } | StoreError::Backend(_))

@@ -3,8 +3,7 @@
 
 use async_graphql::{InputObject, ID};
 
-use crate::catalog::TasteSeed;
-use crate::domain::{Feature, FeatureValues, RawFeatures, TrackFilter, TrackId};
+use crate::domain::{Feature, FeatureValues, RawFeatures, Seeds, TrackFilter, TrackId};
 use crate::error::{Error, Result};
 
 /// An inclusive range of whole numbers; either end may be left open.
@@ -28,6 +27,14 @@ pub struct TrackFilterInput {
     pub popularity: Option<IntRange>,
     /// Album release year.
     pub release_year: Option<IntRange>,
+    /// Artists no returned track may credit.
+    pub exclude_artists: Option<Vec<String>>,
+    /// `false`: leave out tracks known to be explicit; `true`: only tracks
+    /// known to be explicit. Tracks whose flag is unknown (the whole shared
+    /// dataset) count as clean.
+    pub explicit: Option<bool>,
+    /// Tracks never to return.
+    pub exclude_track_ids: Option<Vec<ID>>,
 }
 
 impl TrackFilterInput {
@@ -47,6 +54,12 @@ impl TrackFilterInput {
             max_popularity: bounded("popularity", popularity.max, 0, 100)?,
             min_year: bounded("releaseYear", year.min, 0, 9999)?,
             max_year: bounded("releaseYear", year.max, 0, 9999)?,
+            exclude_artists: self.exclude_artists.unwrap_or_default(),
+            explicit: self.explicit,
+            exclude_ids: parse_ids(self.exclude_track_ids.unwrap_or_default())?
+                .into_iter()
+                .collect(),
+            features: Default::default(),
         }
         .new()
         .map_err(Error::from)
@@ -126,27 +139,40 @@ impl FeaturesInput {
     }
 }
 
-/// What a listener already likes: any mix of tracks, artists and genres.
+/// Seeds: any mix of tracks, albums, artists, genres and sets of feature
+/// values. Each entry weighs the same.
 #[derive(InputObject, Clone, Default)]
 #[graphql(name = "TasteSeed")]
 pub struct TasteSeedInput {
     pub track_ids: Option<Vec<ID>>,
+    /// Album names or Spotify album ids (case-insensitive).
+    pub albums: Option<Vec<String>>,
     /// Artist names (case-insensitive).
     pub artists: Option<Vec<String>>,
-    /// Genre names at the level asked for (case-insensitive).
+    /// Genre or subgenre names (case-insensitive): the centroid of their
+    /// tracks.
     pub genres: Option<Vec<String>>,
+    /// Sets of feature values, each one seed.
+    pub features: Option<Vec<FeaturesInput>>,
 }
 
 impl TasteSeedInput {
-    /// The domain seed.
+    /// The domain seeds.
     ///
     /// # Errors
-    /// [`Error::Invalid`] for a malformed track id.
-    pub fn into_domain(self) -> Result<TasteSeed> {
-        Ok(TasteSeed {
+    /// [`Error::Invalid`] for a malformed track id or feature value.
+    pub fn into_domain(self) -> Result<Seeds> {
+        Ok(Seeds {
             track_ids: parse_ids(self.track_ids.unwrap_or_default())?,
+            albums: self.albums.unwrap_or_default(),
             artists: self.artists.unwrap_or_default(),
             genres: self.genres.unwrap_or_default(),
+            features: self
+                .features
+                .unwrap_or_default()
+                .into_iter()
+                .map(FeaturesInput::into_domain)
+                .collect::<Result<_>>()?,
         })
     }
 }

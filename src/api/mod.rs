@@ -10,6 +10,7 @@ mod inputs;
 mod loader;
 mod mutation;
 mod query;
+mod recommend;
 mod recommendation;
 mod subscription;
 pub(crate) mod track;
@@ -28,7 +29,26 @@ use crate::service::TrackService;
 
 pub use loader::TrackLoader;
 pub use mutation::MutationRoot;
-pub use query::QueryRoot;
+/// The query root: the catalog's queries and the recommendations.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct QueryRoot(query::CatalogQuery, recommend::RecommendQueries);
+
+/// How recommendations blend their signals (`[recommend]` in the
+/// configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecommendSettings {
+    /// Share of playlist co-occurrence, against audio similarity, in
+    /// `recommendForPlaylist` and `recommendForUser`, 0 to 1. The default
+    /// is the best blend of `timbre evaluate` on the shared dataset.
+    pub blend_weight: f32,
+}
+
+impl Default for RecommendSettings {
+    fn default() -> Self {
+        RecommendSettings { blend_weight: 0.5 }
+    }
+}
 pub use subscription::{Shutdown, SubscriptionRoot};
 
 /// The schema type served by timbre.
@@ -74,6 +94,8 @@ pub struct SchemaOptions {
     pub apq_cache_size: usize,
     /// Ends subscriptions when the server shuts down.
     pub shutdown: Shutdown,
+    /// How recommendations blend their signals.
+    pub recommend: RecommendSettings,
 }
 
 /// Builds the schema over `service`, reporting on `ingest`.
@@ -83,11 +105,12 @@ pub fn schema(
     options: SchemaOptions,
 ) -> TimbreSchema {
     let limits = options.limits;
-    let mut builder = Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
+    let mut builder = Schema::build(QueryRoot::default(), MutationRoot, SubscriptionRoot)
         .data(service)
         .data(ingest)
         .data(limits)
         .data(options.shutdown)
+        .data(options.recommend)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         // ErrorCodes first: it wraps the others and codes their errors.
@@ -109,7 +132,7 @@ pub fn schema(
 
 /// The schema's SDL, as checked in at `schema/schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
+    Schema::build(QueryRoot::default(), MutationRoot, SubscriptionRoot)
         .finish()
         .sdl()
 }

@@ -21,7 +21,8 @@ use crate::kafka::IngestStatus;
 use crate::service::TrackService;
 
 /// Read-only queries over the catalog.
-pub struct QueryRoot;
+#[derive(Default)]
+pub struct CatalogQuery;
 
 /// Longest wait `ingested` accepts, in milliseconds.
 const MAX_WAIT_MS: i32 = 30_000;
@@ -53,7 +54,7 @@ pub struct TrackConnectionFields {
 }
 
 #[Object]
-impl QueryRoot {
+impl CatalogQuery {
     /// One track by its Spotify id. Unknown ids give `TRACK_NOT_FOUND`.
     async fn track(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<TrackObject>> {
         let id = TrackId::parse(&id).map_err(Error::from).api()?;
@@ -180,7 +181,7 @@ impl QueryRoot {
             .await
             .api()?
             .api()?;
-        let stored = stored_tracks(ctx, &found).await?;
+        let stored = stored_tracks(ctx, found.iter().map(|n| n.track.id)).await?;
         Ok(with_stored(stored.as_ref(), found))
     }
 
@@ -207,7 +208,11 @@ impl QueryRoot {
             .await
             .api()?
             .api()?;
-        let stored = stored_tracks(ctx, found.iter().flat_map(|s| &s.tracks)).await?;
+        let stored = stored_tracks(
+            ctx,
+            found.iter().flat_map(|s| &s.tracks).map(|n| n.track.id),
+        )
+        .await?;
         Ok(found
             .into_iter()
             .map(|mut s| {

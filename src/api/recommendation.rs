@@ -20,9 +20,9 @@ use crate::service::TrackService;
 ///
 /// # Errors
 /// The store failed.
-pub async fn stored_tracks<'a>(
+pub async fn stored_tracks(
     ctx: &Context<'_>,
-    results: impl IntoIterator<Item = &'a Neighbour>,
+    results: impl IntoIterator<Item = TrackId>,
 ) -> async_graphql::Result<Option<HashMap<TrackId, Arc<Track>>>> {
     if !ctx
         .data_unchecked::<Arc<TrackService>>()
@@ -31,7 +31,7 @@ pub async fn stored_tracks<'a>(
     {
         return Ok(None);
     }
-    let mut ids: Vec<TrackId> = results.into_iter().map(|n| n.track.id).collect();
+    let mut ids: Vec<TrackId> = results.into_iter().collect();
     ids.sort_unstable();
     ids.dedup();
     Ok(Some(load_tracks(ctx, &ids).await?))
@@ -77,7 +77,14 @@ impl SimilarTrack {
     /// Why the track is close: per feature, seed and track values in the
     /// feature's own units.
     async fn explanation(&self) -> Explanation {
-        let e = &self.0.explanation;
+        Explanation::of(&self.0)
+    }
+}
+
+impl Explanation {
+    /// The explanation of a search result.
+    pub fn of(n: &Neighbour) -> Self {
+        let e = &n.explanation;
         Explanation {
             closest: e.closest(3).iter().map(Comparison::from).collect(),
             farthest: e.farthest(3).iter().map(Comparison::from).collect(),

@@ -10,21 +10,11 @@
 
 use std::collections::BTreeSet;
 
-use crate::domain::feature::FEATURE_COUNT;
-use crate::domain::{FeatureValues, GenreLevel, Track, TrackFilter, TrackId};
+use crate::domain::{GenreLevel, Seeds, TrackFilter};
 use crate::error::{Error, Result};
 
+use super::recommend::{mean, mean_values};
 use super::{Catalog, Neighbour};
-
-/// What the listener already likes.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct TasteSeed {
-    pub track_ids: Vec<TrackId>,
-    /// Artist names (case-insensitive).
-    pub artists: Vec<String>,
-    /// Genre names at the level asked for (case-insensitive).
-    pub genres: Vec<String>,
-}
 
 /// A genre suggested to the listener.
 #[derive(Debug, Clone)]
@@ -40,86 +30,32 @@ pub struct GenreSuggestion {
 
 impl Catalog {
     /// Up to `first` genres (or subgenres) absent from the seed, best first,
-    /// each argued by its `evidence` tracks nearest the seed's taste.
+    /// each argued by its `evidence` tracks nearest the seed's taste. The
+    /// seed takes the same entries as `recommend`'s, placed in the feature
+    /// space the same way.
     ///
     /// # Errors
-    /// [`Error::Invalid`] for an empty seed or an artist without tracks,
-    /// [`Error::TrackNotFound`] and [`Error::GenreNotFound`] for unknown
-    /// seed entries.
+    /// [`Error::Invalid`] for an empty seed or an album or artist without
+    /// tracks, [`Error::TrackNotFound`] and [`Error::GenreNotFound`] for
+    /// unknown seed entries.
     pub fn discover_genres(
         &self,
-        seed: &TasteSeed,
+        seed: &Seeds,
         first: usize,
         level: GenreLevel,
         evidence: usize,
     ) -> Result<Vec<GenreSuggestion>> {
-        if seed.track_ids.is_empty() && seed.artists.is_empty() && seed.genres.is_empty() {
+        if seed.is_empty() {
             return Err(Error::invalid(
-                "the seed needs at least one track id, artist or genre",
+                "the seed needs at least one track id, album, artist, genre or set of features",
             ));
         }
-        let mut sources: Vec<Vec<&Track>> = Vec::new();
-        let mut known: BTreeSet<String> = BTreeSet::new();
-
-        let by_id = seed
-            .track_ids
-            .iter()
-            .map(|id| {
-                self.get(id)
-                    .map(|t| t.as_ref())
-                    .ok_or(Error::TrackNotFound(*id))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        sources.push(by_id);
-
-        let mut by_artist = Vec::new();
-        for artist in &seed.artists {
-            let filter = TrackFilter {
-                artists: vec![artist.clone()],
-                ..Default::default()
-            }
-            .new()?;
-            let before = by_artist.len();
-            by_artist.extend(
-                self.tracks()
-                    .filter(|t| filter.matches(t))
-                    .map(|t| t.as_ref()),
-            );
-            if by_artist.len() == before {
-                return Err(Error::invalid(format!(
-                    "no track by artist {artist:?} in the catalog"
-                )));
-            }
-        }
-        sources.push(by_artist);
+        let points = self.seed_points(seed)?;
+        let taste = mean(points.iter().map(|p| p.vector.as_slice()));
+        let taste_values = mean_values(points.iter().map(|p| &p.values));
+        let known = self.known_genres(seed, level);
 
         let profiles = self.genres(level);
-        let mut by_genre = Vec::new();
-        for name in &seed.genres {
-            let name = name.trim().to_lowercase();
-            if !profiles.iter().any(|g| g.name == name) {
-                return Err(Error::GenreNotFound(name));
-            }
-            by_genre.extend(
-                self.tracks()
-                    .filter(|t| level.of(t).contains(&name))
-                    .map(|t| t.as_ref()),
-            );
-            known.insert(name);
-        }
-        sources.push(by_genre);
-
-        for track in sources[0].iter().chain(&sources[1]) {
-            known.extend(level.of(track).iter().cloned());
-        }
-        let sources: Vec<&Vec<&Track>> = sources.iter().filter(|s| !s.is_empty()).collect();
-        let taste = mean(sources.iter().map(|s| self.centroid(s)));
-        let taste_values = mean_values(
-            sources
-                .iter()
-                .map(|s| mean_values(s.iter().map(|t| t.features.values()))),
-        );
-
         let mut suggestions = Vec::new();
         for genre in profiles.iter().filter(|g| !known.contains(&g.name)) {
             let filter = match level {
@@ -153,16 +89,40 @@ impl Catalog {
         Ok(suggestions)
     }
 
-    fn centroid(&self, tracks: &[&Track]) -> Vec<f32> {
-        mean(tracks.iter().map(|t| {
-            self.index
-                .get(&t.id)
-                .map(<[f32]>::to_vec)
-                .unwrap_or_else(|| self.space.encode(&t.features.values()))
-        }))
+    /// Genres (at `level`) the seed already holds: those named, and those of
+    /// the seed's tracks, albums and artists.
+    fn known_genres(&self, seed: &Seeds, level: GenreLevel) -> BTreeSet<String> {
+        let mut known: BTreeSet<String> = seed
+            .genres
+            .iter()
+            .map(|g| g.trim().to_lowercase())
+            .collect();
+        for id in &seed.track_ids {
+            if let Some(t) = self.get(id) {
+                known.extend(level.of(t).iter().cloned());
+            }
+        }
+        if !seed.albums.is_empty() || !seed.artists.is_empty() {
+            for t in self.tracks() {
+                let by_artist = seed
+                    .artists
+                    .iter()
+                    .any(|a| t.artists.iter().any(|b| b.eq_ignore_ascii_case(a.trim())));
+                let on_album = seed.albums.iter().any(|a| {
+                    t.album.id.as_deref() == Some(a.trim())
+                        || t.album
+                            .name
+                            .as_deref()
+                            .is_some_and(|n| n.eq_ignore_ascii_case(a.trim()))
+                });
+                if by_artist || on_album {
+                    known.extend(level.of(t).iter().cloned());
+                }
+            }
+        }
+        known
     }
 }
-
 fn reason(score: f32, tracks: &[Neighbour]) -> String {
     let best = &tracks[0];
     let name = best.track.name.as_deref().unwrap_or("an untitled track");
@@ -185,35 +145,6 @@ fn reason(score: f32, tracks: &[Neighbour]) -> String {
     )
 }
 
-/// Element-wise mean of equally long vectors (empty input: empty vector).
-fn mean(vectors: impl Iterator<Item = Vec<f32>>) -> Vec<f32> {
-    let mut sum: Vec<f32> = Vec::new();
-    let mut n = 0;
-    for v in vectors {
-        if sum.is_empty() {
-            sum = vec![0.0; v.len()];
-        }
-        sum.iter_mut().zip(&v).for_each(|(s, x)| *s += x);
-        n += 1;
-    }
-    sum.iter_mut().for_each(|s| *s /= n.max(1) as f32);
-    sum
-}
-
-/// Per-feature mean of the values known in each set.
-fn mean_values(values: impl Iterator<Item = FeatureValues>) -> FeatureValues {
-    let mut sum = [(0.0, 0usize); FEATURE_COUNT];
-    for v in values {
-        for (s, x) in sum.iter_mut().zip(v) {
-            if let Some(x) = x {
-                s.0 += x;
-                s.1 += 1;
-            }
-        }
-    }
-    sum.map(|(s, n)| (n > 0).then(|| s / n as f64))
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::tests::catalog_of;
@@ -233,7 +164,7 @@ mod tests {
             .find(|t| t.genres == ["ambient"])
             .unwrap()
             .id;
-        let seed = TasteSeed {
+        let seed = Seeds {
             track_ids: vec![ambient],
             ..Default::default()
         };
@@ -250,7 +181,7 @@ mod tests {
     #[test]
     fn seed_genres_are_excluded_and_bad_seeds_are_errors() {
         let catalog = catalog_of(&[(0.10, "ambient"), (0.15, "folk"), (0.80, "metal")]);
-        let seed = TasteSeed {
+        let seed = Seeds {
             genres: vec!["Folk".into()],
             ..Default::default()
         };
@@ -260,9 +191,9 @@ mod tests {
         assert!(found.iter().all(|g| g.genre != "folk"));
         assert_eq!(found.len(), 2);
 
-        let empty = catalog.discover_genres(&TasteSeed::default(), 5, GenreLevel::Genre, 2);
+        let empty = catalog.discover_genres(&Seeds::default(), 5, GenreLevel::Genre, 2);
         assert!(matches!(empty, Err(Error::Invalid(_))));
-        let unknown = TasteSeed {
+        let unknown = Seeds {
             genres: vec!["polka".into()],
             ..Default::default()
         };
@@ -270,7 +201,7 @@ mod tests {
             catalog.discover_genres(&unknown, 5, GenreLevel::Genre, 2),
             Err(Error::GenreNotFound(g)) if g == "polka"
         ));
-        let nobody = TasteSeed {
+        let nobody = Seeds {
             artists: vec!["Nobody".into()],
             ..Default::default()
         };

@@ -4,6 +4,8 @@
 //! catalog behind a read-write lock so that there is one writer at a time.
 
 mod discovery;
+mod playlist;
+mod recommend;
 mod similar;
 
 use std::collections::{BTreeSet, HashMap};
@@ -14,10 +16,14 @@ use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
 use timbre_index::{IndexParams, VectorIndex};
 
-use crate::domain::{genre, FeatureSpace, GenreLevel, GenreProfile, Track, TrackFilter, TrackId};
+use crate::domain::{
+    genre, CoOccurrence, FeatureSpace, GenreLevel, GenreProfile, Track, TrackFilter, TrackId,
+};
 use crate::error::Result;
 
-pub use discovery::{GenreSuggestion, TasteSeed};
+pub use discovery::GenreSuggestion;
+pub use playlist::{Continuation, PlaylistSeed, Source};
+pub use recommend::{Recommendation, SeedKind, SeedRef, Taste};
 pub use similar::{Neighbour, Seed};
 
 /// In-memory tracks, their index and the feature space.
@@ -31,6 +37,8 @@ pub struct Catalog {
     space: FeatureSpace,
     /// Genre profiles per level, computed on first use after a write.
     profiles: Mutex<HashMap<GenreLevel, Arc<Vec<GenreProfile>>>>,
+    /// Playlist co-occurrence, computed on first use after a write.
+    playlists: Mutex<Option<Arc<CoOccurrence>>>,
 }
 
 /// What reconciling a snapshot with the store changed.
@@ -121,6 +129,7 @@ impl Catalog {
             index,
             space,
             profiles: Mutex::default(),
+            playlists: Mutex::default(),
         }
     }
 
@@ -175,6 +184,7 @@ impl Catalog {
 
     fn after_write(&mut self) {
         self.profiles.get_mut().clear();
+        *self.playlists.get_mut() = None;
         if self.index.needs_compaction() {
             self.index.compact();
         }
@@ -249,6 +259,26 @@ impl Catalog {
                 ))
             })
             .clone()
+    }
+
+    /// Which tracks share playlists (from the playlists imports keep).
+    pub fn playlist_model(&self) -> Arc<CoOccurrence> {
+        self.playlists
+            .lock()
+            .get_or_insert_with(|| {
+                Arc::new(CoOccurrence::from_playlists(
+                    self.tracks.values().map(|t| t.as_ref()),
+                ))
+            })
+            .clone()
+    }
+
+    /// The tracks of a playlist (by its id), in id order.
+    pub fn playlist_tracks(&self, playlist_id: &str) -> Vec<TrackId> {
+        self.tracks()
+            .filter(|t| t.playlists.iter().any(|p| p.id == playlist_id))
+            .map(|t| t.id)
+            .collect()
     }
 
     /// The profile of one genre or subgenre (case-insensitive name).

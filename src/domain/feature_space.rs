@@ -216,6 +216,17 @@ impl FeatureSpace {
             .collect()
     }
 
+    /// Sets the coordinates of `feature` in `vector` to those of `value`:
+    /// how a target value (Spotify's `target_*`) overrides what the seeds
+    /// say about one feature and leaves the others as they are.
+    pub fn assign(&self, vector: &mut [f32], feature: Feature, value: f64) {
+        for (x, c) in vector.iter_mut().zip(&self.columns) {
+            if c.feature == feature {
+                *x = c.encode(Some(value)) as f32;
+            }
+        }
+    }
+
     /// Explains the distance between a seed and a candidate: for every
     /// feature both know and the space encodes, its difference in its own
     /// units and its share of the squared distance, closest first.
@@ -256,6 +267,16 @@ impl FeatureSpace {
         comparisons.sort_by(|a, b| a.share.total_cmp(&b.share));
         Explanation { comparisons }
     }
+}
+
+/// Euclidean distance between two vectors of the space, the metric the
+/// index searches by.
+pub fn distance(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum::<f32>()
+        .sqrt()
 }
 
 /// Turns a distance in the feature space into a similarity score in

@@ -1,6 +1,9 @@
 //! [`TrackFilter`]: which tracks a listing or a search may return.
 
-use super::{DomainError, Result, Track};
+use rustc_hash::FxHashSet;
+
+use super::feature::FEATURE_COUNT;
+use super::{DomainError, Feature, Result, Track, TrackId};
 
 /// Conditions on a track. Within one list any entry may match; across
 /// fields all conditions must hold. Names compare case-insensitively.
@@ -18,6 +21,17 @@ pub struct TrackFilter {
     pub max_popularity: Option<u8>,
     pub min_year: Option<u16>,
     pub max_year: Option<u16>,
+    /// Lower-case artist names no returned track may credit.
+    pub exclude_artists: Vec<String>,
+    /// `Some(false)`: no track known to be explicit; `Some(true)`: only
+    /// tracks known to be explicit. Tracks whose flag is unknown pass
+    /// `Some(false)` (the shared dataset has no flag at all).
+    pub explicit: Option<bool>,
+    /// Tracks never to return.
+    pub exclude_ids: FxHashSet<TrackId>,
+    /// Inclusive bounds per feature, in the feature's own units (Spotify's
+    /// `min_*` and `max_*`); a track whose value is unknown fails a bound.
+    pub features: [(Option<f64>, Option<f64>); FEATURE_COUNT],
 }
 
 impl TrackFilter {
@@ -33,6 +47,7 @@ impl TrackFilter {
             &mut self.subgenres,
             &mut self.artists,
             &mut self.albums,
+            &mut self.exclude_artists,
         ] {
             for name in list.iter_mut() {
                 *name = name.trim().to_lowercase();
@@ -57,6 +72,15 @@ impl TrackFilter {
                 )));
             }
         }
+        for feature in Feature::ALL {
+            if let (Some(lo), Some(hi)) = self.features[feature as usize] {
+                if lo > hi {
+                    return Err(DomainError::InvalidArgument(format!(
+                        "{feature} range {lo}..{hi} is empty"
+                    )));
+                }
+            }
+        }
         Ok(self)
     }
 
@@ -70,6 +94,10 @@ impl TrackFilter {
             && self.max_popularity.is_none()
             && self.min_year.is_none()
             && self.max_year.is_none()
+            && self.exclude_artists.is_empty()
+            && self.explicit.is_none()
+            && self.exclude_ids.is_empty()
+            && self.features.iter().all(|b| *b == (None, None))
     }
 
     /// Whether `track` satisfies every condition.
@@ -81,6 +109,17 @@ impl TrackFilter {
             && any_of(&self.albums, album.name.iter().chain(&album.id))
             && in_range(track.popularity, self.min_popularity, self.max_popularity)
             && in_range(track.release_year(), self.min_year, self.max_year)
+            && !self.exclude_ids.contains(&track.id)
+            && (self.exclude_artists.is_empty() || !any_of(&self.exclude_artists, &track.artists))
+            && match (self.explicit, track.explicit) {
+                (Some(false), Some(true)) => false,
+                (Some(true), flag) => flag == Some(true),
+                _ => true,
+            }
+            && Feature::ALL.iter().all(|f| {
+                let (lo, hi) = self.features[*f as usize];
+                in_range(track.features.get(*f), lo, hi)
+            })
     }
 }
 

@@ -2,16 +2,22 @@
 //! genre analytics and the scoring behind recommendations. No I/O here:
 //! everything is plain data and functions, unit-tested without a runtime.
 
+pub mod cooccurrence;
 mod error;
 pub mod feature;
 pub mod feature_space;
 pub mod filter;
 pub mod genre;
+pub mod listener;
+pub mod recommend;
 pub mod track;
 
+pub use cooccurrence::CoOccurrence;
 pub use error::{DomainError, Result};
 pub use feature::{AudioFeatures, Feature, FeatureValues, RawFeatures};
 pub use feature_space::{Explanation, FeatureComparison, FeatureSpace};
 pub use filter::TrackFilter;
 pub use genre::{GenreLevel, GenreProfile, Summary, TrendQuery, YearTrend};
+pub use listener::{Interaction, InteractionKind, Leaning, ListenerProfile, TrackSignal, UserId};
+pub use recommend::{RecommendQuery, Seeds};
 pub use track::{Album, Playlist, ReleaseDate, Track, TrackId};

@@ -1,0 +1,437 @@
+//! `recommend`: from any mix of seeds, targets and filters to a ranked,
+//! explained, optionally diversified list of tracks.
+//!
+//! 1. Every seed entry (a track, an album, an artist, a genre, a set of
+//!    feature values) becomes one point in the feature space: a track's
+//!    vector, or the centroid of the album's, artist's or genre's tracks.
+//!    Each entry weighs the same, so a prolific artist does not drown a
+//!    hand-picked track.
+//! 2. The taste is the mean of the points, pushed away from the mean of the
+//!    negative seeds by [`AVOID_PUSH`] times their difference (Rocchio's
+//!    relevance feedback), then shifted (`shift`) and pinned (`target`) on
+//!    the features the request names.
+//! 3. The index returns the nearest tracks that pass the filter (checked
+//!    during the walk, so a selective filter still fills the list), a pool
+//!    larger than the list when re-ranking needs a choice.
+//! 4. Candidates close to a negative seed lose relevance, then maximal
+//!    marginal relevance and the per-artist cap pick the list (see
+//!    [`crate::domain::recommend`]).
+//! 5. Each result names the seed it lies closest to and compares its
+//!    features with that seed's (after shift and target), in their units.
+
+use std::sync::Arc;
+
+use crate::domain::feature::FEATURE_COUNT;
+use crate::domain::feature_space::{distance, score};
+use crate::domain::recommend::{rerank, Candidate};
+use crate::domain::{
+    Explanation, Feature, FeatureValues, RecommendQuery, Seeds, Track, TrackFilter, TrackId,
+};
+use crate::error::{Error, Result};
+
+use super::{Catalog, Neighbour};
+
+/// How far the taste moves away from the negative seeds, as a share of its
+/// distance to their mean.
+pub const AVOID_PUSH: f32 = 0.5;
+
+/// How much a candidate's similarity to its nearest negative seed lowers its
+/// relevance.
+pub const AVOID_PENALTY: f32 = 0.5;
+
+/// Candidates fetched per result when re-ranking has to choose.
+const POOL_FACTOR: usize = 4;
+
+/// What kind of seed a point came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeedKind {
+    Track,
+    Album,
+    Artist,
+    Genre,
+    Features,
+    /// No seed: the request's target values alone.
+    Target,
+}
+
+/// The seed a result is closest to, as the request named it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeedRef {
+    pub kind: SeedKind,
+    /// A readable name: the track's title and artist, the album's or
+    /// artist's name as the catalog spells it, the genre.
+    pub name: String,
+    /// The track or album id, where there is one.
+    pub id: Option<String>,
+}
+
+/// One seed entry placed in the feature space.
+#[derive(Debug, Clone)]
+pub struct SeedPoint {
+    pub seed: SeedRef,
+    pub vector: Vec<f32>,
+    /// Mean feature values of the seed's tracks (or the values given).
+    pub values: FeatureValues,
+    /// The seed's own track, for a track seed.
+    pub track: Option<TrackId>,
+}
+
+/// A recommended track and why.
+#[derive(Debug, Clone)]
+pub struct Recommendation {
+    /// The track, its distance to the taste and the feature comparison
+    /// with `because`.
+    pub neighbour: Neighbour,
+    pub because: SeedRef,
+}
+
+/// The query vector and the points it came from, ready to search.
+#[derive(Debug, Clone)]
+pub struct Taste {
+    pub vector: Vec<f32>,
+    /// Positive points, each with the values the results should have
+    /// (shift and target applied), to explain results against.
+    pub points: Vec<SeedPoint>,
+    /// Negative points.
+    pub avoid: Vec<SeedPoint>,
+}
+
+impl Catalog {
+    /// Recommendations for a request; see the module documentation.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for an invalid request or a seed that matches no
+    /// track, [`Error::TrackNotFound`] and [`Error::GenreNotFound`] for
+    /// unknown seeds.
+    pub fn recommend(&self, query: &RecommendQuery) -> Result<Vec<Recommendation>> {
+        query.validate()?;
+        let taste = self.taste(query)?;
+        let mut filter = query.filter.clone();
+        for p in taste.points.iter().chain(&taste.avoid) {
+            filter.exclude_ids.extend(p.track);
+        }
+        Ok(self.search_taste(
+            &taste,
+            &filter,
+            query.first,
+            query.diversity,
+            query.max_per_artist,
+        ))
+    }
+
+    /// The query vector of a request.
+    ///
+    /// # Errors
+    /// As [`Catalog::recommend`].
+    pub fn taste(&self, query: &RecommendQuery) -> Result<Taste> {
+        let mut points = self.seed_points(&query.seeds)?;
+        let avoid = self.seed_points(&query.avoid)?;
+        let mut vector = if points.is_empty() {
+            vec![0.0; self.space.dim()]
+        } else {
+            mean(points.iter().map(|p| p.vector.as_slice()))
+        };
+        if !avoid.is_empty() {
+            let away = mean(avoid.iter().map(|p| p.vector.as_slice()));
+            for (q, a) in vector.iter_mut().zip(&away) {
+                *q += AVOID_PUSH * (*q - a);
+            }
+        }
+        if points.is_empty() {
+            points.push(SeedPoint {
+                seed: SeedRef {
+                    kind: SeedKind::Target,
+                    name: "the target values".into(),
+                    id: None,
+                },
+                vector: vector.clone(),
+                values: [None; FEATURE_COUNT],
+                track: None,
+            });
+        }
+        let seed_means = mean_values(points.iter().map(|p| &p.values));
+        for feature in Feature::ALL {
+            let i = feature as usize;
+            let wanted = match (query.target[i], query.shift[i]) {
+                (Some(t), _) => Some(t),
+                (None, Some(delta)) => {
+                    let base = seed_means[i].ok_or_else(|| {
+                        Error::invalid(format!(
+                            "cannot shift {feature}: no seed has a value for it"
+                        ))
+                    })?;
+                    let (lo, hi) = feature.range();
+                    for p in &mut points {
+                        if let Some(v) = &mut p.values[i] {
+                            *v = (*v + delta).clamp(lo, hi);
+                        }
+                    }
+                    Some((base + delta).clamp(lo, hi))
+                }
+                (None, None) => None,
+            };
+            if let Some(value) = wanted {
+                self.space.assign(&mut vector, feature, value);
+                for p in &mut points {
+                    if query.target[i].is_some() || p.values[i].is_none() {
+                        p.values[i] = Some(value);
+                    }
+                }
+            }
+        }
+        Ok(Taste {
+            vector,
+            points,
+            avoid,
+        })
+    }
+
+    /// Searches near a taste; see steps 3 to 5 of the module documentation.
+    /// Returns fewer than `first` only when fewer tracks pass the filter and
+    /// the per-artist cap.
+    pub fn search_taste(
+        &self,
+        taste: &Taste,
+        filter: &TrackFilter,
+        first: usize,
+        diversity: f32,
+        max_per_artist: Option<usize>,
+    ) -> Vec<Recommendation> {
+        let plain = diversity == 0.0 && max_per_artist.is_none() && taste.avoid.is_empty();
+        let mut pool = if plain {
+            first
+        } else {
+            first.saturating_mul(POOL_FACTOR).max(first + 20)
+        };
+        let accept = |id: &TrackId| self.tracks.get(id).is_some_and(|t| filter.matches(t));
+        loop {
+            let hits = if filter.is_empty() {
+                self.index.search(&taste.vector, pool, None)
+            } else {
+                self.index.search(&taste.vector, pool, Some(&accept))
+            }
+            // The taste is finite and of the space's dimension.
+            .unwrap_or_default();
+            let found: Vec<(Arc<Track>, f32, &[f32])> = hits
+                .iter()
+                .filter_map(|h| {
+                    Some((
+                        self.tracks.get(&h.key)?.clone(),
+                        h.distance,
+                        self.index.get(&h.key)?,
+                    ))
+                })
+                .collect();
+            let candidates: Vec<Candidate<'_>> = found
+                .iter()
+                .map(|(track, d, v)| {
+                    let penalty = taste
+                        .avoid
+                        .iter()
+                        .map(|a| score(distance(v, &a.vector)))
+                        .fold(0.0f32, f32::max);
+                    Candidate {
+                        relevance: score(*d) - AVOID_PENALTY * penalty,
+                        vector: v,
+                        artist: track.artists.first().map(String::as_str),
+                    }
+                })
+                .collect();
+            let picked = rerank(&candidates, first, diversity, max_per_artist, score);
+            let exhausted = hits.len() < pool || pool >= self.len();
+            if picked.len() >= first || exhausted {
+                return picked
+                    .into_iter()
+                    .map(|i| {
+                        let (track, d, v) = &found[i];
+                        self.explain(taste, track, *d, v)
+                    })
+                    .collect();
+            }
+            pool = pool.saturating_mul(POOL_FACTOR);
+        }
+    }
+
+    fn explain(&self, taste: &Taste, track: &Arc<Track>, d: f32, vector: &[f32]) -> Recommendation {
+        let nearest = taste
+            .points
+            .iter()
+            .min_by(|a, b| distance(vector, &a.vector).total_cmp(&distance(vector, &b.vector)))
+            .expect("a taste has at least one point");
+        let explanation: Explanation = self
+            .space
+            .compare(&nearest.values, &track.features.values());
+        Recommendation {
+            neighbour: Neighbour {
+                track: Arc::clone(track),
+                distance: d,
+                score: score(d),
+                explanation,
+            },
+            because: nearest.seed.clone(),
+        }
+    }
+
+    /// Places every seed entry in the feature space.
+    ///
+    /// # Errors
+    /// [`Error::TrackNotFound`], [`Error::GenreNotFound`], or
+    /// [`Error::Invalid`] for an album or artist without tracks.
+    pub fn seed_points(&self, seeds: &Seeds) -> Result<Vec<SeedPoint>> {
+        let mut points = Vec::with_capacity(seeds.len());
+        for id in &seeds.track_ids {
+            let track = self.get(id).ok_or(Error::TrackNotFound(*id))?;
+            points.push(SeedPoint {
+                seed: SeedRef {
+                    kind: SeedKind::Track,
+                    name: title(track),
+                    id: Some(id.to_string()),
+                },
+                vector: self.vector_of(track),
+                values: track.features.values(),
+                track: Some(*id),
+            });
+        }
+        for album in &seeds.albums {
+            let wanted = album.trim();
+            let tracks = self.matching(|t| {
+                t.album.id.as_deref() == Some(wanted)
+                    || t.album
+                        .name
+                        .as_deref()
+                        .is_some_and(|n| n.eq_ignore_ascii_case(wanted))
+            });
+            let first = tracks.first().ok_or_else(|| {
+                Error::invalid(format!(
+                    "no album named {wanted:?} (or with that id) in the catalog"
+                ))
+            })?;
+            let seed = SeedRef {
+                kind: SeedKind::Album,
+                name: first.album.name.clone().unwrap_or_else(|| wanted.into()),
+                id: first.album.id.clone(),
+            };
+            points.push(self.centroid_point(seed, &tracks));
+        }
+        for artist in &seeds.artists {
+            let wanted = artist.trim();
+            let tracks =
+                self.matching(|t| t.artists.iter().any(|a| a.eq_ignore_ascii_case(wanted)));
+            let first = tracks.first().ok_or_else(|| {
+                Error::invalid(format!("no track by artist {wanted:?} in the catalog"))
+            })?;
+            let name = first
+                .artists
+                .iter()
+                .find(|a| a.eq_ignore_ascii_case(wanted))
+                .cloned()
+                .unwrap_or_else(|| wanted.into());
+            let seed = SeedRef {
+                kind: SeedKind::Artist,
+                name,
+                id: None,
+            };
+            points.push(self.centroid_point(seed, &tracks));
+        }
+        for genre in &seeds.genres {
+            let wanted = genre.trim().to_lowercase();
+            let tracks =
+                self.matching(|t| t.genres.contains(&wanted) || t.subgenres.contains(&wanted));
+            if tracks.is_empty() {
+                return Err(Error::GenreNotFound(wanted));
+            }
+            let seed = SeedRef {
+                kind: SeedKind::Genre,
+                name: wanted,
+                id: None,
+            };
+            points.push(self.centroid_point(seed, &tracks));
+        }
+        for values in &seeds.features {
+            points.push(SeedPoint {
+                seed: SeedRef {
+                    kind: SeedKind::Features,
+                    name: describe(values),
+                    id: None,
+                },
+                vector: self.space.encode(values),
+                values: *values,
+                track: None,
+            });
+        }
+        Ok(points)
+    }
+
+    /// The track's vector as indexed (or freshly encoded).
+    pub(crate) fn vector_of(&self, track: &Track) -> Vec<f32> {
+        self.index
+            .get(&track.id)
+            .map(<[f32]>::to_vec)
+            .unwrap_or_else(|| self.space.encode(&track.features.values()))
+    }
+
+    fn matching(&self, keep: impl Fn(&Track) -> bool) -> Vec<&Track> {
+        self.tracks()
+            .map(|t| t.as_ref())
+            .filter(|t| keep(t))
+            .collect()
+    }
+
+    fn centroid_point(&self, seed: SeedRef, tracks: &[&Track]) -> SeedPoint {
+        let vectors: Vec<Vec<f32>> = tracks.iter().map(|t| self.vector_of(t)).collect();
+        let values: Vec<FeatureValues> = tracks.iter().map(|t| t.features.values()).collect();
+        SeedPoint {
+            seed,
+            vector: mean(vectors.iter().map(Vec::as_slice)),
+            values: mean_values(values.iter()),
+            track: None,
+        }
+    }
+}
+
+/// "Title by Artist", or the id for an untitled track.
+fn title(track: &Track) -> String {
+    let name = track.name.clone().unwrap_or_else(|| track.id.to_string());
+    match track.artists.first() {
+        Some(a) => format!("{name} by {a}"),
+        None => name,
+    }
+}
+
+/// "energy 0.8, tempo 124": the values a feature seed gives.
+fn describe(values: &FeatureValues) -> String {
+    Feature::ALL
+        .iter()
+        .filter_map(|f| values[*f as usize].map(|v| format!("{f} {v}")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Element-wise mean of equally long vectors.
+pub(crate) fn mean<'a>(vectors: impl Iterator<Item = &'a [f32]>) -> Vec<f32> {
+    let mut sum: Vec<f32> = Vec::new();
+    let mut n = 0usize;
+    for v in vectors {
+        if sum.is_empty() {
+            sum = vec![0.0; v.len()];
+        }
+        sum.iter_mut().zip(v).for_each(|(s, x)| *s += x);
+        n += 1;
+    }
+    sum.iter_mut().for_each(|s| *s /= n.max(1) as f32);
+    sum
+}
+
+/// Per-feature mean of the values known in each set.
+pub(crate) fn mean_values<'a>(values: impl Iterator<Item = &'a FeatureValues>) -> FeatureValues {
+    let mut sum = [(0.0, 0usize); FEATURE_COUNT];
+    for v in values {
+        for (s, x) in sum.iter_mut().zip(v) {
+            if let Some(x) = x {
+                s.0 += x;
+                s.1 += 1;
+            }
+        }
+    }
+    sum.map(|(s, n)| (n > 0).then(|| s / n as f64))
+}
