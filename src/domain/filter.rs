@@ -199,3 +199,7 @@ mod tests {
         .is_err());
     }
 }
+
+#[cfg(test)]
+#[path = "filter_tests.rs"]
+mod condition_tests;
