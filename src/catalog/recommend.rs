@@ -176,6 +176,11 @@ impl Catalog {
                     if query.target[i].is_some() || p.values[i].is_none() {
                         p.values[i] = Some(value);
                     }
+                    // Results name the seed nearest them as explained: after
+                    // shift and target, not before.
+                    if let Some(v) = p.values[i] {
+                        self.space.assign(&mut p.vector, feature, v);
+                    }
                 }
             }
         }
@@ -435,3 +440,7 @@ pub(crate) fn mean_values<'a>(values: impl Iterator<Item = &'a FeatureValues>) -
     }
     sum.map(|(s, n)| (n > 0).then(|| s / n as f64))
 }
+
+#[cfg(test)]
+#[path = "recommend_tests.rs"]
+mod tests;
