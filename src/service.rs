@@ -15,7 +15,8 @@ use timbre_index::{IndexParams, VectorIndex};
 
 use crate::catalog::Catalog;
 use crate::domain::{
-    genre, FeatureSpace, GenreLevel, GenreProfile, Track, TrackId, TrendQuery, YearTrend,
+    genre, FeatureSpace, GenreLevel, GenreProfile, Interaction, ListenerProfile, Track, TrackId,
+    TrackSignal, TrendQuery, UserId, YearTrend,
 };
 use crate::error::{Error, Result};
 use crate::store::{self, StoreError, TrackStore, UpsertStats};
@@ -340,6 +341,42 @@ impl TrackService {
         blocking(move || catalog.write().remove(&ids)).await?;
         self.publish(gone.into_iter().map(CatalogEvent::Removed));
         Ok(removed)
+    }
+
+    /// Stores listeners' interactions, folded per listener and track (see
+    /// [`crate::domain::listener`]); returns how many signals were written.
+    /// Profiles live in the store only, so every instance behind a load
+    /// balancer sees the same listener.
+    ///
+    /// # Errors
+    /// A store error; retrying is safe (the writes are idempotent).
+    pub async fn record_interactions(&self, events: &[Interaction]) -> Result<usize> {
+        let mut folded: std::collections::BTreeMap<(UserId, TrackId), TrackSignal> =
+            Default::default();
+        for e in events {
+            folded
+                .entry((e.user.clone(), e.track))
+                .or_default()
+                .apply(e.kind, e.at_ms);
+        }
+        let signals: Vec<(UserId, TrackId, TrackSignal)> = folded
+            .into_iter()
+            .map(|((user, track), signal)| (user, track, signal))
+            .collect();
+        let outcome = self.store.record_signals(&signals).await;
+        self.note(&outcome);
+        outcome?;
+        Ok(signals.len())
+    }
+
+    /// One listener's profile, from the store.
+    ///
+    /// # Errors
+    /// A store error (an unavailable store means no profile: `UNAVAILABLE`).
+    pub async fn profile(&self, user: &UserId) -> Result<ListenerProfile> {
+        let outcome = self.store.profile(user).await;
+        self.note(&outcome);
+        Ok(outcome?)
     }
 
     /// Writes the index snapshot (no-op without a snapshot directory).

@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::http::{self, ClientLimiter, DocumentCache, Endpoint, GraphiQl, Metrics};
 use crate::ingest::{self, ImportReport, Source};
-use crate::kafka::{self, IngestStatus, KafkaSettings, TrackConsumer};
+use crate::kafka::{self, IngestStatus, InteractionConsumer, KafkaSettings, TrackConsumer};
 use crate::service::{Startup, TrackService};
 use crate::store::{EmbeddedStore, MongoStore, TrackStore};
 
@@ -91,8 +91,15 @@ pub async fn consume(
             }
         }
     }
-    match TrackConsumer::new(&settings, service, Arc::clone(&status)) {
-        Ok(consumer) => consumer.run(shutdown).await,
+    let consumers = TrackConsumer::new(&settings, Arc::clone(&service), Arc::clone(&status))
+        .and_then(|tracks| {
+            let interactions = InteractionConsumer::new(&settings, service, Arc::clone(&status))?;
+            Ok((tracks, interactions))
+        });
+    match consumers {
+        Ok((tracks, interactions)) => {
+            tokio::join!(tracks.run(shutdown.clone()), interactions.run(shutdown));
+        }
         Err(e) => {
             // Bad client settings (e.g. an unknown `[kafka.properties]` key):
             // nothing will be consumed, so say so where operators look.

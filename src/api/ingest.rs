@@ -34,6 +34,10 @@ pub struct IngestStatusObject {
     dead_lettered: u64,
     /// Dead-lettered messages by reason.
     dead_letters: Vec<DeadLetterCount>,
+    /// Listener interactions stored from the interactions topic.
+    interactions: u64,
+    /// Interaction messages sent to the interactions' dead-letter topic.
+    interaction_dead_letters: u64,
     /// When the last batch became searchable (RFC 3339).
     last_applied_at: Option<String>,
     /// Messages in the topic not yet searchable here, over all partitions;
@@ -96,6 +100,8 @@ impl From<IngestSnapshot> for IngestStatusObject {
             upserts: s.upserts,
             deletes: s.deletes,
             batches: s.batches,
+            interactions: s.interactions,
+            interaction_dead_letters: s.interaction_dead_letters,
             dead_letters: s
                 .dead_letters
                 .into_iter()

@@ -7,6 +7,7 @@ mod extension;
 mod genre;
 mod ingest;
 mod inputs;
+mod listener;
 mod loader;
 mod mutation;
 mod query;
@@ -28,10 +29,17 @@ use crate::kafka::IngestStatus;
 use crate::service::TrackService;
 
 pub use loader::TrackLoader;
-pub use mutation::MutationRoot;
+/// The mutation root: catalog writes and listeners' interactions; every
+/// mutation needs an API key.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct MutationRoot(mutation::CatalogMutation, listener::ListenerMutation);
 /// The query root: the catalog's queries and the recommendations.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct QueryRoot(query::CatalogQuery, recommend::RecommendQueries);
+pub struct QueryRoot(
+    query::CatalogQuery,
+    recommend::RecommendQueries,
+    listener::ListenerQuery,
+);
 
 /// How recommendations blend their signals (`[recommend]` in the
 /// configuration).
@@ -105,20 +113,24 @@ pub fn schema(
     options: SchemaOptions,
 ) -> TimbreSchema {
     let limits = options.limits;
-    let mut builder = Schema::build(QueryRoot::default(), MutationRoot, SubscriptionRoot)
-        .data(service)
-        .data(ingest)
-        .data(limits)
-        .data(options.shutdown)
-        .data(options.recommend)
-        .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
-        // ErrorCodes first: it wraps the others and codes their errors.
-        .extension(extension::ErrorCodes)
-        .extension(extension::DocumentRules {
-            max_aliases: limits.max_aliases,
-            introspection: options.introspection,
-        });
+    let mut builder = Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        SubscriptionRoot,
+    )
+    .data(service)
+    .data(ingest)
+    .data(limits)
+    .data(options.shutdown)
+    .data(options.recommend)
+    .limit_depth(limits.max_depth)
+    .limit_complexity(limits.max_complexity)
+    // ErrorCodes first: it wraps the others and codes their errors.
+    .extension(extension::ErrorCodes)
+    .extension(extension::DocumentRules {
+        max_aliases: limits.max_aliases,
+        introspection: options.introspection,
+    });
     if options.apq_cache_size > 0 {
         builder = builder.extension(ApolloPersistedQueries::new(LruCacheStorage::new(
             options.apq_cache_size,
@@ -132,9 +144,13 @@ pub fn schema(
 
 /// The schema's SDL, as checked in at `schema/schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(QueryRoot::default(), MutationRoot, SubscriptionRoot)
-        .finish()
-        .sdl()
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        SubscriptionRoot,
+    )
+    .finish()
+    .sdl()
 }
 
 /// The per-request DataLoader; attach it to every request as request data.

@@ -19,8 +19,9 @@ use crate::service::TrackService;
 /// `timbre import` or the Kafka topic.
 pub const MAX_TRACKS_PER_CALL: usize = 1_000;
 
-/// Writes; every one needs an API key.
-pub struct MutationRoot;
+/// Writes to the catalog; every one needs an API key.
+#[derive(Default)]
+pub struct CatalogMutation;
 
 fn service<'a>(ctx: &Context<'a>) -> &'a Arc<TrackService> {
     ctx.data_unchecked::<Arc<TrackService>>()
@@ -66,7 +67,7 @@ pub struct SnapshotResult {
 }
 
 #[Object]
-impl MutationRoot {
+impl CatalogMutation {
     /// Inserts tracks, or replaces the ones stored under their ids; they are
     /// searchable when this returns. At most 1,000 per call. Needs a `write`
     /// key. Invalid tracks fail the whole call with `INVALID_ARGUMENT` naming

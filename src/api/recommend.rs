@@ -2,6 +2,7 @@
 //! resolvers. The logic lives in `catalog::recommend` and
 //! `catalog::playlist`; this file only converts.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, ID};
@@ -12,7 +13,7 @@ use super::recommendation::{stored_tracks, Explanation};
 use super::track::TrackObject;
 use super::{Limits, RecommendSettings};
 use crate::catalog::{Continuation, PlaylistSeed, Recommendation, SeedRef};
-use crate::domain::{Feature, FeatureValues, RecommendQuery, TrackFilter};
+use crate::domain::{Feature, FeatureValues, RecommendQuery, Track, TrackFilter, TrackId};
 use crate::error::Error;
 use crate::service::TrackService;
 
@@ -215,15 +216,7 @@ impl RecommendQueries {
             .api()?
             .api()?;
         let stored = stored_tracks(ctx, found.iter().map(|c| c.track.id)).await?;
-        Ok(found
-            .into_iter()
-            .filter_map(|mut c| {
-                if let Some(stored) = &stored {
-                    c.track = Arc::clone(stored.get(&c.track.id)?);
-                }
-                Some(BlendedTrack(c))
-            })
-            .collect())
+        Ok(BlendedTrack::with_stored(stored.as_ref(), found))
     }
 }
 
@@ -306,6 +299,25 @@ pub enum SourceName {
 
 /// A track recommended by the blend of co-occurrence and audio similarity.
 pub struct BlendedTrack(pub Continuation);
+
+impl BlendedTrack {
+    /// Gives each result its stored track (when the store serves metadata);
+    /// drops results the store no longer holds.
+    pub fn with_stored(
+        stored: Option<&HashMap<TrackId, Arc<Track>>>,
+        found: Vec<Continuation>,
+    ) -> Vec<BlendedTrack> {
+        found
+            .into_iter()
+            .filter_map(|mut c| {
+                if let Some(stored) = stored {
+                    c.track = Arc::clone(stored.get(&c.track.id)?);
+                }
+                Some(BlendedTrack(c))
+            })
+            .collect()
+    }
+}
 
 #[Object]
 impl BlendedTrack {

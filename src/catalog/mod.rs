@@ -4,6 +4,7 @@
 //! catalog behind a read-write lock so that there is one writer at a time.
 
 mod discovery;
+mod listener;
 mod playlist;
 mod recommend;
 mod similar;

@@ -108,7 +108,25 @@ impl Catalog {
         weight: f32,
         filter: &TrackFilter,
     ) -> Vec<Continuation> {
-        let seed_ids: FxHashSet<TrackId> = seeds.iter().map(|(id, _)| *id).collect();
+        self.blend(model, seeds, first, weight, filter, true)
+    }
+
+    /// [`Catalog::continue_tracks`], with the choice of returning seeds
+    /// (a listener may ask for tracks they played before).
+    pub(crate) fn blend(
+        &self,
+        model: &CoOccurrence,
+        seeds: &[(TrackId, f32)],
+        first: usize,
+        weight: f32,
+        filter: &TrackFilter,
+        exclude_seeds: bool,
+    ) -> Vec<Continuation> {
+        let seed_ids: FxHashSet<TrackId> = if exclude_seeds {
+            seeds.iter().map(|(id, _)| *id).collect()
+        } else {
+            FxHashSet::default()
+        };
         let positive: Vec<(Vec<f32>, f32)> = seeds
             .iter()
             .filter(|(_, w)| *w > 0.0)

@@ -61,6 +61,16 @@ pub async fn ensure_topics(settings: &KafkaSettings) -> Result<(), KafkaError> {
             settings.partitions,
             replication(),
         ),
+        NewTopic::new(
+            &settings.interactions_topic,
+            settings.partitions,
+            replication(),
+        ),
+        NewTopic::new(
+            &settings.interactions_dead_letter_topic,
+            settings.partitions,
+            replication(),
+        ),
     ];
     let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(10)));
     for result in admin.create_topics(&topics, &options).await? {

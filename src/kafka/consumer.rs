@@ -147,31 +147,8 @@ impl TrackConsumer {
         }
     }
 
-    /// Waits for a first message, then gathers more for up to `batch_wait`
-    /// or until the batch is full.
     async fn next_batch(&self) -> Vec<OwnedMessage> {
-        let mut batch = Vec::new();
-        while batch.is_empty() {
-            match self.consumer.recv().await {
-                Ok(message) => batch.push(message.detach()),
-                Err(e) => {
-                    tracing::warn!(error = %e, "receiving from Kafka failed");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-            }
-        }
-        let deadline = tokio::time::Instant::now() + self.batch_wait;
-        while batch.len() < self.batch_max {
-            match tokio::time::timeout_at(deadline, self.consumer.recv()).await {
-                Ok(Ok(message)) => batch.push(message.detach()),
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "receiving from Kafka failed");
-                    break;
-                }
-                Err(_) => break,
-            }
-        }
-        batch
+        next_batch(&self.consumer, self.batch_max, self.batch_wait).await
     }
 
     /// Applies a batch and stores its offsets for commit. Returns `false`
@@ -362,8 +339,39 @@ impl TrackConsumer {
     }
 }
 
+/// Waits for a first message, then gathers more for up to `wait` or until
+/// the batch holds `max`.
+pub(super) async fn next_batch<C: rdkafka::consumer::ConsumerContext + 'static>(
+    consumer: &StreamConsumer<C>,
+    max: usize,
+    wait: Duration,
+) -> Vec<OwnedMessage> {
+    let mut batch = Vec::new();
+    while batch.is_empty() {
+        match consumer.recv().await {
+            Ok(message) => batch.push(message.detach()),
+            Err(e) => {
+                tracing::warn!(error = %e, "receiving from Kafka failed");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+    let deadline = tokio::time::Instant::now() + wait;
+    while batch.len() < max {
+        match tokio::time::timeout_at(deadline, consumer.recv()).await {
+            Ok(Ok(message)) => batch.push(message.detach()),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "receiving from Kafka failed");
+                break;
+            }
+            Err(_) => break,
+        }
+    }
+    batch
+}
+
 /// How a retried write ended.
-enum Outcome {
+pub(super) enum Outcome {
     Done,
     Shutdown,
     /// A non-transient error persisted through [`ATTEMPTS`] attempts.
@@ -372,7 +380,11 @@ enum Outcome {
 
 /// Runs `write` until it succeeds: for ever (with backoff) while the store
 /// is unavailable, [`ATTEMPTS`] times for other errors.
-async fn retry<T, F, Fut>(shutdown: &CancellationToken, what: &str, mut write: F) -> Outcome
+pub(super) async fn retry<T, F, Fut>(
+    shutdown: &CancellationToken,
+    what: &str,
+    mut write: F,
+) -> Outcome
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = crate::error::Result<T>>,
@@ -400,7 +412,7 @@ where
 }
 
 /// Exponential backoff from 100 ms to [`MAX_BACKOFF`].
-struct Backoff(Duration);
+pub(super) struct Backoff(Duration);
 
 impl Default for Backoff {
     fn default() -> Self {
@@ -411,7 +423,7 @@ impl Default for Backoff {
 impl Backoff {
     /// Sleeps for the current delay and doubles it; returns `false` when
     /// shutdown came first.
-    async fn wait(&mut self, shutdown: &CancellationToken) -> bool {
+    pub(super) async fn wait(&mut self, shutdown: &CancellationToken) -> bool {
         let delay = self.0;
         self.0 = (self.0 * 2).min(MAX_BACKOFF);
         tokio::select! {

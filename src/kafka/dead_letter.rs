@@ -37,13 +37,21 @@ impl DeadLetters {
     /// # Errors
     /// The client cannot be created from the settings.
     pub fn new(settings: &KafkaSettings) -> Result<Self, KafkaError> {
+        Self::to(settings, &settings.dead_letter_topic)
+    }
+
+    /// A producer for the dead-letter topic `topic`.
+    ///
+    /// # Errors
+    /// The client cannot be created from the settings.
+    pub fn to(settings: &KafkaSettings, topic: &str) -> Result<Self, KafkaError> {
         // Every dead letter must be written exactly where it was asked for:
         // no duplicates from retries, no reordering.
         let producer = client_config(settings, &[("enable.idempotence", "true"), ("acks", "all")])?
             .create()?;
         Ok(DeadLetters {
             producer,
-            topic: settings.dead_letter_topic.clone(),
+            topic: topic.to_string(),
         })
     }
 

@@ -18,6 +18,8 @@
 mod client;
 pub mod consumer;
 mod dead_letter;
+pub mod interaction_message;
+pub mod interactions;
 pub mod message;
 pub mod producer;
 pub mod status;
@@ -28,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 pub use client::ensure_topics;
 pub use consumer::TrackConsumer;
+pub use interactions::InteractionConsumer;
 pub use status::IngestStatus;
 
 /// Kafka settings (`[kafka]` in the configuration file, `TIMBRE_KAFKA__*`
@@ -46,6 +49,12 @@ pub struct KafkaSettings {
     pub topic: String,
     /// Where poison messages go. Default `timbre.tracks.dlq`.
     pub dead_letter_topic: String,
+    /// Listeners' interactions (play, like, skip, dislike), consumed in the
+    /// group `<group_id>.interactions`. Default `timbre.interactions`.
+    pub interactions_topic: String,
+    /// Where poison interaction messages go. Default
+    /// `timbre.interactions.dlq`.
+    pub interactions_dead_letter_topic: String,
     /// Create the two topics at start when they do not exist. Default on.
     pub create_topics: bool,
     /// Partitions of topics timbre creates. Default 3.
@@ -69,6 +78,8 @@ impl Default for KafkaSettings {
             group_id: "timbre".into(),
             topic: "timbre.tracks".into(),
             dead_letter_topic: "timbre.tracks.dlq".into(),
+            interactions_topic: "timbre.interactions".into(),
+            interactions_dead_letter_topic: "timbre.interactions.dlq".into(),
             create_topics: true,
             partitions: 3,
             replication_factor: 1,
@@ -91,6 +102,11 @@ impl std::fmt::Debug for KafkaSettings {
             .field("group_id", &self.group_id)
             .field("topic", &self.topic)
             .field("dead_letter_topic", &self.dead_letter_topic)
+            .field("interactions_topic", &self.interactions_topic)
+            .field(
+                "interactions_dead_letter_topic",
+                &self.interactions_dead_letter_topic,
+            )
             .field("create_topics", &self.create_topics)
             .field("partitions", &self.partitions)
             .field("replication_factor", &self.replication_factor)
@@ -121,13 +137,25 @@ impl KafkaSettings {
             ("kafka.group_id", &self.group_id),
             ("kafka.topic", &self.topic),
             ("kafka.dead_letter_topic", &self.dead_letter_topic),
+            ("kafka.interactions_topic", &self.interactions_topic),
+            (
+                "kafka.interactions_dead_letter_topic",
+                &self.interactions_dead_letter_topic,
+            ),
         ] {
             if value.trim().is_empty() {
                 return Err(format!("{name} must not be empty"));
             }
         }
-        if self.topic == self.dead_letter_topic {
-            return Err("kafka.dead_letter_topic must differ from kafka.topic".into());
+        let topics = [
+            &self.topic,
+            &self.dead_letter_topic,
+            &self.interactions_topic,
+            &self.interactions_dead_letter_topic,
+        ];
+        let distinct: std::collections::BTreeSet<&String> = topics.iter().copied().collect();
+        if distinct.len() < topics.len() {
+            return Err("kafka.dead_letter_topic must differ from kafka.topic, and the four topics (tracks, interactions and their dead-letter topics) must all differ".into());
         }
         if self.partitions < 1 || self.replication_factor < 1 {
             return Err("kafka.partitions and kafka.replication_factor must be at least 1".into());

@@ -34,6 +34,8 @@ struct Counters {
     deletes: u64,
     batches: u64,
     dead_letters: BTreeMap<&'static str, u64>,
+    interactions: u64,
+    interaction_dead_letters: u64,
     last_applied_at: Option<SystemTime>,
     /// Latest freshness samples, oldest first.
     freshness: VecDeque<Duration>,
@@ -70,6 +72,10 @@ pub struct IngestSnapshot {
     pub batches: u64,
     /// Dead-lettered messages by reason.
     pub dead_letters: BTreeMap<&'static str, u64>,
+    /// Listener interactions stored from the interactions topic.
+    pub interactions: u64,
+    /// Interaction messages sent to their dead-letter topic.
+    pub interaction_dead_letters: u64,
     pub last_applied_at: Option<SystemTime>,
     pub freshness: Option<Freshness>,
     /// Per partition: the next offset to apply and the lag behind the end.
@@ -168,6 +174,16 @@ impl IngestStatus {
         *self.inner.lock().dead_letters.entry(kind).or_default() += 1;
     }
 
+    /// Records interactions stored from the interactions topic.
+    pub fn record_interactions(&self, stored: u64) {
+        self.inner.lock().interactions += stored;
+    }
+
+    /// Records an interaction message sent to its dead-letter topic.
+    pub fn record_interaction_dead_letter(&self) {
+        self.inner.lock().interaction_dead_letters += 1;
+    }
+
     /// Records that no broker can be reached (from the first failure on).
     pub fn broker_down(&self, error: String) {
         let mut c = self.inner.lock();
@@ -228,6 +244,8 @@ impl IngestStatus {
             deletes: c.deletes,
             batches: c.batches,
             dead_letters: c.dead_letters.clone(),
+            interactions: c.interactions,
+            interaction_dead_letters: c.interaction_dead_letters,
             last_applied_at: c.last_applied_at,
             freshness: freshness(&c.freshness),
             partitions,

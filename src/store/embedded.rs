@@ -9,13 +9,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use redb::{Database, ReadableDatabase, ReadableTableMetadata, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 
 use super::{Result, StoreError, TrackStore, UpsertStats};
-use crate::domain::{Track, TrackId};
+use crate::domain::{ListenerProfile, Track, TrackId, TrackSignal, UserId};
 
 /// Track id → track as JSON.
 const TRACKS: TableDefinition<&str, &[u8]> = TableDefinition::new("tracks");
+
+/// (user id, track id) → the listener's [`TrackSignal`] as JSON.
+const SIGNALS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("signals");
 
 /// File name of the database inside the data directory.
 pub const FILE_NAME: &str = "tracks.redb";
@@ -50,6 +53,7 @@ impl EmbeddedStore {
         })?;
         let txn = db.begin_write().map_err(backend)?;
         txn.open_table(TRACKS).map_err(backend)?;
+        txn.open_table(SIGNALS).map_err(backend)?;
         txn.commit().map_err(backend)?;
         Ok(EmbeddedStore {
             db: Arc::new(db),
@@ -187,4 +191,59 @@ impl TrackStore for EmbeddedStore {
         self.blocking(|db| db.begin_read().map(drop).map_err(backend))
             .await
     }
+
+    async fn record_signals(&self, signals: &[(UserId, TrackId, TrackSignal)]) -> Result<()> {
+        let signals = signals.to_vec();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            {
+                let mut table = txn.open_table(SIGNALS).map_err(backend)?;
+                for (user, track, signal) in &signals {
+                    let key = (user.as_str(), track.as_str());
+                    let mut merged = match table.get(key).map_err(backend)? {
+                        Some(old) => decode_signal(user, old.value())?,
+                        None => TrackSignal::default(),
+                    };
+                    merged.merge(signal);
+                    let json = serde_json::to_vec(&merged)
+                        .map_err(|e| StoreError::Backend(format!("encoding a signal: {e}")))?;
+                    table.insert(key, json.as_slice()).map_err(backend)?;
+                }
+            }
+            txn.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn profile(&self, user: &UserId) -> Result<ListenerProfile> {
+        let user = user.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let table = txn.open_table(SIGNALS).map_err(backend)?;
+            let mut profile = ListenerProfile::default();
+            for entry in table.range((user.as_str(), "")..).map_err(backend)? {
+                let (key, value) = entry.map_err(backend)?;
+                let (u, track) = key.value();
+                if u != user.as_str() {
+                    break;
+                }
+                let track = TrackId::parse(track).map_err(|e| StoreError::Corrupt {
+                    id: format!("{u}/{track}"),
+                    reason: e.to_string(),
+                })?;
+                profile
+                    .tracks
+                    .insert(track, decode_signal(&user, value.value())?);
+            }
+            Ok(profile)
+        })
+        .await
+    }
+}
+
+fn decode_signal(user: &UserId, bytes: &[u8]) -> Result<TrackSignal> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        id: format!("signal of user {user}"),
+        reason: e.to_string(),
+    })
 }

@@ -9,7 +9,10 @@ mod mongo_analytics;
 
 use async_trait::async_trait;
 
-use crate::domain::{GenreLevel, GenreProfile, Track, TrackId, TrendQuery, YearTrend};
+use crate::domain::{
+    GenreLevel, GenreProfile, ListenerProfile, Track, TrackId, TrackSignal, TrendQuery, UserId,
+    YearTrend,
+};
 
 pub use embedded::EmbeddedStore;
 pub use mongo::{redact, MongoStore};
@@ -69,6 +72,16 @@ pub trait TrackStore: Send + Sync + 'static {
 
     /// Checks that the store answers.
     async fn ping(&self) -> Result<()>;
+
+    /// Folds listeners' signals into the stored ones: each time field
+    /// becomes the later of the stored and the given value, so writes are
+    /// idempotent and commute (a replayed or reordered event changes
+    /// nothing), and retrying a failed call, which may have stored part of
+    /// the batch, is always safe.
+    async fn record_signals(&self, signals: &[(UserId, TrackId, TrackSignal)]) -> Result<()>;
+
+    /// Everything one listener did, by track (empty for an unknown user).
+    async fn profile(&self, user: &UserId) -> Result<ListenerProfile>;
 
     /// Whether track metadata should be read from the store (the system of
     /// record) rather than from the in-memory catalog. The embedded store

@@ -19,10 +19,17 @@ use mongodb::options::ClientOptions;
 use mongodb::{Client, Collection, Database, IndexModel};
 
 use super::{Result, StoreError, TrackStore, UpsertStats};
-use crate::domain::{GenreLevel, GenreProfile, Track, TrackId, TrendQuery, YearTrend};
+use crate::domain::{
+    GenreLevel, GenreProfile, ListenerProfile, Track, TrackId, TrackSignal, TrendQuery, UserId,
+    YearTrend,
+};
 
 /// Name of the collection holding tracks.
 pub const COLLECTION: &str = "tracks";
+
+/// Name of the collection holding listeners' signals: one document per
+/// listener and track, `_id` = "user track" (user ids hold no spaces).
+pub const SIGNALS: &str = "signals";
 
 /// Statements per `update` command: well under MongoDB's 100,000 limit and
 /// its 16 MiB message size for tracks of a few hundred bytes.
@@ -33,6 +40,7 @@ const UPSERT_BATCH: usize = 2_000;
 pub struct MongoStore {
     db: Database,
     tracks: Collection<Document>,
+    signals: Collection<Document>,
 }
 
 impl MongoStore {
@@ -63,6 +71,7 @@ impl MongoStore {
         let db = client.database(database);
         let store = MongoStore {
             tracks: db.collection(COLLECTION),
+            signals: db.collection(SIGNALS),
             db,
         };
         store.ensure_indexes().await?;
@@ -83,6 +92,10 @@ impl MongoStore {
             .into_iter()
             .map(|k| IndexModel::builder().keys(k).build());
         self.tracks.create_indexes(models).await.map_err(map_err)?;
+        self.signals
+            .create_index(IndexModel::builder().keys(doc! { "user": 1 }).build())
+            .await
+            .map_err(map_err)?;
         Ok(())
     }
 
@@ -246,6 +259,84 @@ impl TrackStore for MongoStore {
             .await
             .map_err(map_err)?;
         Ok(())
+    }
+
+    async fn record_signals(&self, signals: &[(UserId, TrackId, TrackSignal)]) -> Result<()> {
+        for batch in signals.chunks(UPSERT_BATCH) {
+            let updates: Vec<Document> = batch
+                .iter()
+                .map(|(user, track, s)| {
+                    // `$max` keeps the later time, so a write never undoes a
+                    // newer one and a replay changes nothing.
+                    let mut later = Document::new();
+                    for (field, at) in [
+                        ("played", s.played),
+                        ("liked", s.liked),
+                        ("skipped", s.skipped),
+                        ("disliked", s.disliked),
+                    ] {
+                        if let Some(at) = at {
+                            later.insert(field, at);
+                        }
+                    }
+                    let mut update = doc! {
+                        "$setOnInsert": { "user": user.as_str(), "track": track.as_str() },
+                    };
+                    if !later.is_empty() {
+                        update.insert("$max", later);
+                    }
+                    doc! {
+                        "q": { "_id": format!("{user} {track}") },
+                        "u": update,
+                        "upsert": true,
+                    }
+                })
+                .collect();
+            let reply = self
+                .db
+                .run_command(doc! { "update": SIGNALS, "updates": updates, "ordered": false })
+                .await
+                .map_err(map_err)?;
+            if let Ok(errors) = reply.get_array("writeErrors") {
+                return Err(StoreError::Backend(format!(
+                    "MongoDB rejected {} of {} signal writes: {:?}",
+                    errors.len(),
+                    batch.len(),
+                    errors.first()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    async fn profile(&self, user: &UserId) -> Result<ListenerProfile> {
+        let mut cursor = self
+            .signals
+            .find(doc! { "user": user.as_str() })
+            .await
+            .map_err(map_err)?;
+        let mut profile = ListenerProfile::default();
+        while let Some(doc) = cursor.try_next().await.map_err(map_err)? {
+            let corrupt = |reason: String| StoreError::Corrupt {
+                id: doc.get_str("_id").unwrap_or("?").to_string(),
+                reason,
+            };
+            let track = doc
+                .get_str("track")
+                .map_err(|e| corrupt(e.to_string()))
+                .and_then(|t| TrackId::parse(t).map_err(|e| corrupt(e.to_string())))?;
+            let at = |field: &str| doc.get(field).and_then(Bson::as_i64);
+            profile.tracks.insert(
+                track,
+                TrackSignal {
+                    played: at("played"),
+                    liked: at("liked"),
+                    skipped: at("skipped"),
+                    disliked: at("disliked"),
+                },
+            );
+        }
+        Ok(profile)
     }
 
     fn serves_metadata(&self) -> bool {
