@@ -1,7 +1,7 @@
 //! One contract, every store: the embedded store and MongoDB must behave the
 //! same for everything the service relies on.
 
-use timbre::domain::{genre, GenreLevel, Track};
+use timbre::domain::{genre, GenreLevel, Leaning, Track, TrackId, TrackSignal, UserId};
 use timbre::ingest::{self, Source};
 use timbre::store::{EmbeddedStore, MongoStore, TrackStore, UpsertStats};
 
@@ -106,11 +106,74 @@ async fn contract(store: &dyn TrackStore, tracks: Vec<Track>) {
     assert_eq!(store.count().await.unwrap(), tracks.len() as u64 - 1);
 }
 
+/// Listeners' signals merge field by field, keeping the later time, so
+/// replays and reordering change nothing, and profiles stay per listener.
+async fn signals_contract(store: &dyn TrackStore) {
+    let ada = UserId::parse("ada").unwrap();
+    let bob = UserId::parse("bob@example.com").unwrap();
+    let t1: TrackId = "a000000000000000000001".parse().unwrap();
+    let t2: TrackId = "a000000000000000000002".parse().unwrap();
+    assert!(store.profile(&ada).await.unwrap().tracks.is_empty());
+
+    let liked = TrackSignal {
+        liked: Some(20),
+        played: Some(10),
+        ..Default::default()
+    };
+    let disliked = TrackSignal {
+        disliked: Some(5),
+        ..Default::default()
+    };
+    store
+        .record_signals(&[
+            (ada.clone(), t1, liked),
+            (ada.clone(), t2, disliked),
+            (bob.clone(), t1, disliked),
+        ])
+        .await
+        .unwrap();
+    // An older event arriving late, and a replay, change nothing; a newer
+    // dislike of t2 moves its time forward.
+    let late = TrackSignal {
+        played: Some(3),
+        liked: Some(1),
+        ..Default::default()
+    };
+    let newer = TrackSignal {
+        disliked: Some(30),
+        ..Default::default()
+    };
+    store
+        .record_signals(&[(ada.clone(), t1, late), (ada.clone(), t2, newer)])
+        .await
+        .unwrap();
+    store
+        .record_signals(&[(ada.clone(), t1, liked)])
+        .await
+        .unwrap();
+
+    let profile = store.profile(&ada).await.unwrap();
+    assert_eq!(profile.tracks.len(), 2);
+    assert_eq!(profile.tracks[&t1], liked);
+    assert_eq!(profile.tracks[&t2].disliked, Some(30));
+    assert_eq!(
+        profile.leanings(),
+        vec![(t1, Leaning::Liked), (t2, Leaning::Disliked)]
+    );
+    let bobs = store.profile(&bob).await.unwrap();
+    assert_eq!(bobs.tracks.len(), 1);
+    assert_eq!(bobs.tracks[&t1], disliked);
+    // A user whose id is a prefix of another's sees only their own.
+    let ad = UserId::parse("ad").unwrap();
+    assert!(store.profile(&ad).await.unwrap().tracks.is_empty());
+}
+
 #[tokio::test]
 async fn the_embedded_store_keeps_the_contract() {
     let dir = data_dir();
     let store = EmbeddedStore::open(&dir.path().join("data")).unwrap();
     contract(&store, sample_tracks(dir.path())).await;
+    signals_contract(&store).await;
 }
 
 #[tokio::test]
@@ -120,6 +183,7 @@ async fn the_mongodb_store_keeps_the_contract() {
     let database = unique_database("contract");
     let store = MongoStore::connect(&uri, &database, None).await.unwrap();
     contract(&store, sample_tracks(dir.path())).await;
+    signals_contract(&store).await;
 
     // Indexes are created at every start, idempotently.
     let again = MongoStore::connect(&uri, &database, None).await.unwrap();
