@@ -15,6 +15,7 @@ mod observability;
 mod process;
 mod protocols;
 mod recall;
+mod recommend;
 mod restart;
 mod schema;
 mod server_process;
