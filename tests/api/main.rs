@@ -9,6 +9,7 @@ mod graphql;
 mod import;
 mod kafka;
 mod kafka_server;
+mod listeners;
 mod mongo_server;
 mod mongodb;
 mod observability;
