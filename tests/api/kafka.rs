@@ -466,3 +466,96 @@ async fn a_server_killed_mid_stream_ends_with_every_track_exactly_once() {
     let status = terminate(child).await;
     assert!(status.success(), "{status:?}");
 }
+
+/// Waits until the server has stored `n` interactions from the topic.
+async fn wait_interactions(app: &TestApp, n: u64) -> Value {
+    for _ in 0..300 {
+        let body = app
+            .query(
+                "{ ingestStatus { interactions interactionDeadLetters } }",
+                json!({}),
+            )
+            .await;
+        let status = body["data"]["ingestStatus"].clone();
+        if status["interactions"].as_u64() >= Some(n) {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{n} interactions were not stored within 30 s");
+}
+
+#[tokio::test]
+async fn interactions_from_the_topic_shape_recommendations_and_poison_is_dead_lettered() {
+    let Some(brokers) = shared_brokers() else {
+        return;
+    };
+    let settings = unique_settings(&brokers, "interactions");
+    let dir = data_dir();
+    let server = Streaming::start(&settings, &dir.path().join("data")).await;
+    let tracks = tracks(dir.path(), 30);
+    server.app.service.upsert(tracks.clone()).await.unwrap();
+    let producer = TestProducer::to(&settings, &settings.interactions_topic);
+
+    let event = |track: usize, kind: &str| {
+        json!({ "user_id": "ada", "track_id": tracks[track].id.to_string(), "kind": kind })
+            .to_string()
+    };
+    producer
+        .send(Some("ada"), Some(event(0, "LIKE").as_bytes()))
+        .await;
+    producer
+        .send(Some("ada"), Some(b"{\"user_id\": \"ada\""))
+        .await;
+    producer
+        .send(Some("ada"), Some(event(1, "DISLIKE").as_bytes()))
+        .await;
+    producer
+        .send(Some("ada"), Some(event(2, "LOVE").as_bytes()))
+        .await;
+    // A replay of the like changes nothing.
+    producer
+        .send(Some("ada"), Some(event(0, "LIKE").as_bytes()))
+        .await;
+    let status = wait_interactions(&server.app, 3).await;
+
+    let body = server
+        .app
+        .query(
+            "{ recommendForUser(userId: \"ada\", first: 25) { track { id } source } }",
+            json!({}),
+        )
+        .await;
+    let results = body["data"]["recommendForUser"].as_array().unwrap();
+    assert_eq!(results.len(), 25, "{body}");
+    let returned: Vec<&str> = results
+        .iter()
+        .map(|r| r["track"]["id"].as_str().unwrap())
+        .collect();
+    for gone in [&tracks[0], &tracks[1]] {
+        assert!(!returned.contains(&gone.id.as_str()), "{body}");
+    }
+    assert!(
+        results.iter().all(|r| r["source"] != "POPULARITY"),
+        "{body}"
+    );
+
+    let letters = read_topic(&brokers, &settings.interactions_dead_letter_topic, 2).await;
+    assert_eq!(letters.len(), 2);
+    for letter in &letters {
+        assert_eq!(
+            header(letter, "timbre.error.kind").as_deref(),
+            Some("schema")
+        );
+        assert_eq!(
+            header(letter, "timbre.source.topic").as_deref(),
+            Some(settings.interactions_topic.as_str())
+        );
+    }
+    let after = wait_interactions(&server.app, 3).await;
+    assert_eq!(
+        after["interactionDeadLetters"], 2,
+        "{after} (first seen: {status})"
+    );
+    server.stop().await;
+}

@@ -42,6 +42,8 @@ pub fn unique_settings(brokers: &str, test: &str) -> KafkaSettings {
         group_id: format!("{name}-group"),
         topic: format!("{name}.tracks"),
         dead_letter_topic: format!("{name}.tracks.dlq"),
+        interactions_topic: format!("{name}.interactions"),
+        interactions_dead_letter_topic: format!("{name}.interactions.dlq"),
         partitions: 2,
         ..KafkaSettings::default()
     }
@@ -55,6 +57,11 @@ pub struct TestProducer {
 
 impl TestProducer {
     pub fn new(settings: &KafkaSettings) -> Self {
+        Self::to(settings, &settings.topic)
+    }
+
+    /// A producer for `topic` of the settings' brokers.
+    pub fn to(settings: &KafkaSettings, topic: &str) -> Self {
         let producer = ClientConfig::new()
             .set("bootstrap.servers", settings.brokers.as_deref().unwrap())
             .set("enable.idempotence", "true")
@@ -63,7 +70,7 @@ impl TestProducer {
             .expect("producer");
         TestProducer {
             producer,
-            topic: settings.topic.clone(),
+            topic: topic.to_string(),
         }
     }
 
