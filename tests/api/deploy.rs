@@ -97,9 +97,14 @@ fn the_compose_environment_is_timbres_configuration() {
 
     // The topics the init job creates are the ones timbre reads and writes.
     let topics = text(&compose["services"]["kafka-topics"]["command"][0]);
-    assert!(
-        topics.contains(&config.kafka.topic) && topics.contains(&config.kafka.dead_letter_topic)
-    );
+    for topic in [
+        &config.kafka.topic,
+        &config.kafka.dead_letter_topic,
+        &config.kafka.interactions_topic,
+        &config.kafka.interactions_dead_letter_topic,
+    ] {
+        assert!(topics.contains(topic.as_str()), "{topic} missing from {topics}");
+    }
 }
 
 #[test]
