@@ -170,7 +170,40 @@ impl FeatureSpace {
     /// deviation of each transformed feature. Columns whose feature has
     /// fewer than two known values, or no spread, keep their defaults.
     pub fn fit<'a>(tracks: impl IntoIterator<Item = &'a FeatureValues>) -> Self {
-        let mut space = FeatureSpace::default();
+        FeatureSpace::default().fitted(tracks)
+    }
+
+    /// A space other than version 1, from (feature, encoding, weight)
+    /// columns, fitted on `tracks` like [`FeatureSpace::fit`]: how
+    /// `timbre evaluate` compares candidate spaces with version 1 before
+    /// one replaces it. Its version is 0, which no snapshot holds, so
+    /// [`FeatureSpace::is_current`] is false and such a space is never
+    /// mistaken for the server's. Unfitted columns start at centre 0,
+    /// scale 1.
+    pub fn with_columns<'a>(
+        columns: impl IntoIterator<Item = (Feature, Encoding, f64)>,
+        tracks: impl IntoIterator<Item = &'a FeatureValues>,
+    ) -> Self {
+        FeatureSpace {
+            version: 0,
+            columns: columns
+                .into_iter()
+                .map(|(feature, encoding, weight)| Column {
+                    feature,
+                    encoding,
+                    center: 0.0,
+                    scale: 1.0,
+                    weight,
+                })
+                .collect(),
+        }
+        .fitted(tracks)
+    }
+
+    /// This space with centre and scale of its fitted columns set to the
+    /// mean and standard deviation over `tracks`.
+    fn fitted<'a>(self, tracks: impl IntoIterator<Item = &'a FeatureValues>) -> Self {
+        let mut space = self;
         let mut sums = vec![(0usize, 0.0f64, 0.0f64); space.columns.len()];
         for values in tracks {
             for (column, sum) in space.columns.iter().zip(&mut sums) {
@@ -365,6 +398,32 @@ mod tests {
         };
         let c = key_vec(0.0);
         assert!(dist(&c, &key_vec(7.0)) < dist(&c, &key_vec(1.0)));
+    }
+
+    #[test]
+    fn a_space_with_other_columns_is_fitted_and_never_current() {
+        let tracks: Vec<FeatureValues> = (0..100)
+            .map(|i| {
+                let mut v = sample();
+                v[Feature::Tempo as usize] = Some(60.0 + f64::from(i));
+                v
+            })
+            .collect();
+        let space = FeatureSpace::with_columns(
+            [
+                (Feature::Tempo, Encoding::Standard, 2.0),
+                (Feature::Key, Encoding::FifthsCos, 1.0),
+            ],
+            &tracks,
+        );
+        assert_eq!(space.dim(), 2);
+        assert!(!space.is_current());
+        let tempo = space.columns[0];
+        assert!((tempo.center - 109.5).abs() < 1e-9 && tempo.weight == 2.0);
+        assert_eq!(
+            (space.columns[1].center, space.columns[1].scale),
+            (0.0, 1.0)
+        );
     }
 
     #[test]
