@@ -1,5 +1,5 @@
 //! The command line: `timbre serve`, `timbre import`, `timbre produce`,
-//! `timbre schema`.
+//! `timbre schema`, `timbre evaluate`.
 
 use std::path::PathBuf;
 
@@ -31,6 +31,37 @@ pub enum Command {
     /// Check that a running server answers (exit 0) or not (exit 1): the
     /// container health check, with no curl needed in the image.
     Health(HealthArgs),
+    /// Evaluate playlist continuation and feature spaces offline on a
+    /// dataset with playlists, and print the table (docs/EVALUATION.md).
+    Evaluate(EvaluateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// CSV file with a playlist_id column (e.g. the shared spotify_songs.csv).
+    #[arg(long, value_name = "PATH")]
+    pub dataset: PathBuf,
+    /// Seed of the hidden 20% of each playlist and of the random baseline.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Blend weights (share of co-occurrence, 0 to 1) to evaluate, each
+    /// its own row.
+    #[arg(
+        long,
+        value_name = "W,W,…",
+        value_delimiter = ',',
+        default_value = "0.1,0.25,0.5,0.75,0.9,1",
+        value_parser = unit_interval
+    )]
+    pub blend_weights: Vec<f32>,
+}
+
+/// Parses a number within 0..=1.
+fn unit_interval(text: &str) -> Result<f32, String> {
+    match text.trim().parse::<f32>() {
+        Ok(w) if (0.0..=1.0).contains(&w) => Ok(w),
+        _ => Err(format!("{text:?} is not a number from 0 to 1")),
+    }
 }
 
 #[derive(Debug, Args)]

@@ -16,6 +16,8 @@
 //!   (store, then catalog and index) and reads.
 //! - [`api`]: the GraphQL schema, resolvers and error codes.
 //! - [`http`]: actix-web routes mounting the schema, GraphiQL and probes.
+//! - [`evaluate`]: `timbre evaluate`, the offline evaluation of playlist
+//!   continuation and feature spaces that chose the defaults.
 //! - [`config`], [`cli`], [`startup`]: configuration, command line, and
 //!   building the running application; `main.rs` only wires them.
 //!
@@ -28,6 +30,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod evaluate;
 pub mod http;
 pub mod ingest;
 pub mod kafka;

@@ -38,6 +38,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Health(args) => health(args).await,
+        Command::Evaluate(args) => {
+            let options = timbre::evaluate::Options {
+                dataset: args.dataset,
+                seed: args.seed,
+                blend_weights: args.blend_weights,
+            };
+            let report =
+                tokio::task::spawn_blocking(move || timbre::evaluate::run(&options)).await??;
+            print!("{report}");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Serve(args) => {
             let flags = Flags {
                 listen: args.listen.clone(),

@@ -5,6 +5,7 @@ mod helpers;
 
 mod access;
 mod deploy;
+mod evaluate;
 mod graphql;
 mod import;
 mod kafka;
