@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# GraphQL `similar(first: 10)` under HTTP load on loopback, against a bare
-# actix-web route answering a JSON body of the same size (the ceiling), in
-# the same run. Load generator: wrk (Debian's package; installed if absent).
+# GraphQL `similar(first: 10)` and `recommend(first: 10)` under HTTP load on
+# loopback, each against a bare actix-web route answering a JSON body of the
+# same size (the ceiling), in the same run. Load generator: wrk (Debian's
+# package; installed if absent).
 #
 # The two cores are split: the server under test (1 worker) on core 0, wrk
 # (1 thread) on core 1, via taskset. Each measurement runs 3 times for
@@ -41,25 +42,36 @@ RUST_LOG=warn TIMBRE_WORKERS=1 TIMBRE_HTTP__RATE_LIMIT__PER_SECOND=0 \
 pids+=($!)
 wait_up "http://127.0.0.1:$timbre_port/graphql"
 
-query='{"query":"{ similar(trackId: \"SEED\", first: 10) { score track { id name artists } } }"}'
+declare -A queries=(
+  [similar]='{"query":"{ similar(trackId: \"SEED\", first: 10) { score track { id name artists } } }"}'
+  [recommend]='{"query":"{ recommend(input: {seeds: {trackIds: [\"SEED\"]}, avoid: {genres: [\"rap\"]}, shift: {energy: 0.1}, first: 10}) { score because { kind } track { id name artists } } }"}'
+)
 seed=$(head -1 "$out/ids.txt")
-bytes=$(curl -s -X POST -H 'content-type: application/json' -d "${query/SEED/$seed}" \
-  "http://127.0.0.1:$timbre_port/graphql" | wc -c)
 
-bare_port=$(port)
-taskset -c 0 target/release/examples/bare "127.0.0.1:$bare_port" "$bytes" 1 >"$out/bare.log" 2>&1 &
-pids+=($!)
-wait_up "http://127.0.0.1:$bare_port/graphql"
-
-run() { # name url connections delay_ms repeat
-  IDS="$out/ids.txt" QUERY="$query" DELAY_MS="$4" taskset -c 1 \
+run() { # name url connections delay_ms repeat query
+  IDS="$out/ids.txt" QUERY="$6" DELAY_MS="$4" taskset -c 1 \
     wrk -t1 -c"$3" -d10s --latency -s bench/server/similar.lua "$2" >"$out/$1.$5.txt"
 }
-for r in 1 2 3; do
-  for target in "timbre http://127.0.0.1:$timbre_port/graphql" "bare http://127.0.0.1:$bare_port/graphql"; do
-    set -- $target
-    run "$1-saturation" "$2" 32 0 "$r"
-    run "$1-fixed" "$2" 8 8 "$r"
+for op in similar recommend; do
+  query="${queries[$op]}"
+  bytes=$(curl -s -X POST -H 'content-type: application/json' -d "${query/SEED/$seed}" \
+    "http://127.0.0.1:$timbre_port/graphql" | wc -c)
+  echo "$bytes" >"$out/$op.bytes"
+  bare_port=$(port)
+  taskset -c 0 target/release/examples/bare "127.0.0.1:$bare_port" "$bytes" 1 >"$out/bare-$op.log" 2>&1 &
+  bare_pid=$!
+  pids+=($bare_pid)
+  wait_up "http://127.0.0.1:$bare_port/graphql"
+  for r in 1 2 3; do
+    for target in "timbre http://127.0.0.1:$timbre_port/graphql" "bare http://127.0.0.1:$bare_port/graphql"; do
+      set -- $target
+      run "$op-$1-saturation" "$2" 32 0 "$r" "$query"
+      run "$op-$1-fixed" "$2" 8 8 "$r" "$query"
+    done
   done
+  kill "$bare_pid" 2>/dev/null || true
 done
-python3 bench/server/summary.py "$out" "$bytes"
+for op in similar recommend; do
+  python3 bench/server/summary.py "$out" "$op" "$(cat "$out/$op.bytes")"
+  echo
+done

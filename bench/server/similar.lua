@@ -1,4 +1,5 @@
--- wrk script for bench/server.sh: POSTs GraphQL `similar(first: 10)` for a
+-- wrk script for bench/server.sh: POSTs the GraphQL query $QUERY (`similar` or
+-- `recommend`) with SEED replaced by a
 -- random seed track from the file $IDS (one id per line) and, when
 -- $DELAY_MS is set, waits that long between requests on each connection
 -- (a fixed, lower offered rate).

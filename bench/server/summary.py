@@ -6,7 +6,7 @@ import re
 import statistics
 import sys
 
-out, body_bytes = sys.argv[1], sys.argv[2]
+out, op, body_bytes = sys.argv[1], sys.argv[2], sys.argv[3]
 
 
 def ms(value, unit):
@@ -30,12 +30,12 @@ def spread(values, fmt):
 
 rows = {}
 for name in ("timbre-saturation", "bare-saturation", "timbre-fixed", "bare-fixed"):
-    runs = [read(p) for p in sorted(glob.glob(f"{out}/{name}.*.txt"))]
+    runs = [read(p) for p in sorted(glob.glob(f"{out}/{op}-{name}.*.txt"))]
     rows[name] = runs
     if any(r[3] for r in runs):
         print(f"warning: {name} had non-2xx responses", file=sys.stderr)
 
-print(f"similar(first: 10) answer: {body_bytes} bytes; server 1 worker on core 0, wrk 1 thread on core 1")
+print(f"{op}(first: 10) answer: {body_bytes} bytes; server 1 worker on core 0, wrk 1 thread on core 1")
 print()
 print("| load | server | requests/s | p50 ms | p99 ms |")
 print("|---|---|---|---|---|")

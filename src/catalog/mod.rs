@@ -40,6 +40,9 @@ pub struct Catalog {
     profiles: Mutex<HashMap<GenreLevel, Arc<Vec<GenreProfile>>>>,
     /// Playlist co-occurrence, computed on first use after a write.
     playlists: Mutex<Option<Arc<CoOccurrence>>>,
+    /// Centroids of albums, artists and genres used as seeds, by kind and
+    /// lower-case name, kept until the next write.
+    groups: Mutex<HashMap<(SeedKind, String), recommend::SeedPoint>>,
 }
 
 /// What reconciling a snapshot with the store changed.
@@ -131,6 +134,7 @@ impl Catalog {
             space,
             profiles: Mutex::default(),
             playlists: Mutex::default(),
+            groups: Mutex::default(),
         }
     }
 
@@ -186,6 +190,7 @@ impl Catalog {
     fn after_write(&mut self) {
         self.profiles.get_mut().clear();
         *self.playlists.get_mut() = None;
+        self.groups.get_mut().clear();
         if self.index.needs_compaction() {
             self.index.compact();
         }

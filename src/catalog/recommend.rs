@@ -43,7 +43,7 @@ pub const AVOID_PENALTY: f32 = 0.5;
 const POOL_FACTOR: usize = 4;
 
 /// What kind of seed a point came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SeedKind {
     Track,
     Album,
@@ -297,60 +297,14 @@ impl Catalog {
                 track: Some(*id),
             });
         }
-        for album in &seeds.albums {
-            let wanted = album.trim();
-            let tracks = self.matching(|t| {
-                t.album.id.as_deref() == Some(wanted)
-                    || t.album
-                        .name
-                        .as_deref()
-                        .is_some_and(|n| n.eq_ignore_ascii_case(wanted))
-            });
-            let first = tracks.first().ok_or_else(|| {
-                Error::invalid(format!(
-                    "no album named {wanted:?} (or with that id) in the catalog"
-                ))
-            })?;
-            let seed = SeedRef {
-                kind: SeedKind::Album,
-                name: first.album.name.clone().unwrap_or_else(|| wanted.into()),
-                id: first.album.id.clone(),
-            };
-            points.push(self.centroid_point(seed, &tracks));
-        }
-        for artist in &seeds.artists {
-            let wanted = artist.trim();
-            let tracks =
-                self.matching(|t| t.artists.iter().any(|a| a.eq_ignore_ascii_case(wanted)));
-            let first = tracks.first().ok_or_else(|| {
-                Error::invalid(format!("no track by artist {wanted:?} in the catalog"))
-            })?;
-            let name = first
-                .artists
-                .iter()
-                .find(|a| a.eq_ignore_ascii_case(wanted))
-                .cloned()
-                .unwrap_or_else(|| wanted.into());
-            let seed = SeedRef {
-                kind: SeedKind::Artist,
-                name,
-                id: None,
-            };
-            points.push(self.centroid_point(seed, &tracks));
-        }
-        for genre in &seeds.genres {
-            let wanted = genre.trim().to_lowercase();
-            let tracks =
-                self.matching(|t| t.genres.contains(&wanted) || t.subgenres.contains(&wanted));
-            if tracks.is_empty() {
-                return Err(Error::GenreNotFound(wanted));
+        for (kind, names) in [
+            (SeedKind::Album, &seeds.albums),
+            (SeedKind::Artist, &seeds.artists),
+            (SeedKind::Genre, &seeds.genres),
+        ] {
+            for name in names {
+                points.push(self.group_point(kind, name.trim())?);
             }
-            let seed = SeedRef {
-                kind: SeedKind::Genre,
-                name: wanted,
-                id: None,
-            };
-            points.push(self.centroid_point(seed, &tracks));
         }
         for values in &seeds.features {
             points.push(SeedPoint {
@@ -373,6 +327,74 @@ impl Catalog {
             .get(&track.id)
             .map(<[f32]>::to_vec)
             .unwrap_or_else(|| self.space.encode(&track.features.values()))
+    }
+
+    /// The centroid of an album's, artist's or genre's tracks, cached until
+    /// the next write: finding the tracks scans the catalog, and the same
+    /// artists and genres come back request after request. The cache holds
+    /// at most one entry per album, artist and genre of the catalog.
+    fn group_point(&self, kind: SeedKind, wanted: &str) -> Result<SeedPoint> {
+        let key = (kind, wanted.to_lowercase());
+        if let Some(point) = self.groups.lock().get(&key) {
+            return Ok(point.clone());
+        }
+        let point = match kind {
+            SeedKind::Album => {
+                let tracks = self.matching(|t| {
+                    t.album.id.as_deref() == Some(wanted)
+                        || t.album
+                            .name
+                            .as_deref()
+                            .is_some_and(|n| n.eq_ignore_ascii_case(wanted))
+                });
+                let first = tracks.first().ok_or_else(|| {
+                    Error::invalid(format!(
+                        "no album named {wanted:?} (or with that id) in the catalog"
+                    ))
+                })?;
+                let seed = SeedRef {
+                    kind,
+                    name: first.album.name.clone().unwrap_or_else(|| wanted.into()),
+                    id: first.album.id.clone(),
+                };
+                self.centroid_point(seed, &tracks)
+            }
+            SeedKind::Artist => {
+                let tracks =
+                    self.matching(|t| t.artists.iter().any(|a| a.eq_ignore_ascii_case(wanted)));
+                let first = tracks.first().ok_or_else(|| {
+                    Error::invalid(format!("no track by artist {wanted:?} in the catalog"))
+                })?;
+                let name = first
+                    .artists
+                    .iter()
+                    .find(|a| a.eq_ignore_ascii_case(wanted))
+                    .cloned()
+                    .unwrap_or_else(|| wanted.into());
+                let seed = SeedRef {
+                    kind,
+                    name,
+                    id: None,
+                };
+                self.centroid_point(seed, &tracks)
+            }
+            _ => {
+                let name = key.1.clone();
+                let tracks =
+                    self.matching(|t| t.genres.contains(&name) || t.subgenres.contains(&name));
+                if tracks.is_empty() {
+                    return Err(Error::GenreNotFound(name));
+                }
+                let seed = SeedRef {
+                    kind: SeedKind::Genre,
+                    name,
+                    id: None,
+                };
+                self.centroid_point(seed, &tracks)
+            }
+        };
+        self.groups.lock().insert(key, point.clone());
+        Ok(point)
     }
 
     fn matching(&self, keep: impl Fn(&Track) -> bool) -> Vec<&Track> {
