@@ -103,7 +103,10 @@ fn the_compose_environment_is_timbres_configuration() {
         &config.kafka.interactions_topic,
         &config.kafka.interactions_dead_letter_topic,
     ] {
-        assert!(topics.contains(topic.as_str()), "{topic} missing from {topics}");
+        assert!(
+            topics.contains(topic.as_str()),
+            "{topic} missing from {topics}"
+        );
     }
 }
 
