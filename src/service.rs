@@ -7,6 +7,7 @@
 //! workers that serve HTTP.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -53,6 +54,8 @@ pub struct TrackService {
     writer: tokio::sync::Mutex<()>,
     health: parking_lot::Mutex<StoreHealth>,
     events: tokio::sync::broadcast::Sender<CatalogEvent>,
+    /// Whether a graph catch-up task is running (at most one at a time).
+    catching_up: Arc<AtomicBool>,
 }
 
 /// A change that has become visible to queries: published after the store
@@ -109,6 +112,7 @@ impl TrackService {
             writer: tokio::sync::Mutex::new(()),
             health: parking_lot::Mutex::default(),
             events: tokio::sync::broadcast::channel(EVENT_BUFFER).0,
+            catching_up: Arc::default(),
         };
         if let IndexOrigin::Rebuilt { .. } = origin {
             service.save_snapshot().await?;
@@ -311,7 +315,7 @@ impl TrackService {
                         .collect()
                 };
                 all.extend(tracks);
-                let fresh = Catalog::build(all, params)?;
+                let fresh = Catalog::build_deferred(all, params)?;
                 *catalog.write() = fresh;
                 Ok(())
             } else {
@@ -319,6 +323,7 @@ impl TrackService {
             }
         })
         .await??;
+        self.catch_up_graph();
         self.publish(indexed.into_iter().map(CatalogEvent::Indexed));
         match failure {
             Some(e) => Err(e.into()),
@@ -379,7 +384,83 @@ impl TrackService {
         Ok(outcome?)
     }
 
-    /// Writes the index snapshot (no-op without a snapshot directory).
+    /// Starts inserting into the graph, in the background, the vectors
+    /// writes appended to the index's tail, unless that already runs.
+    /// Writers never wait for the graph: a new track is searchable through
+    /// the tail's exact scan at once, and joins the graph walk once this
+    /// has caught up. Needs a tokio runtime (every caller has one).
+    fn catch_up_graph(&self) {
+        if self
+            .catching_up
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return;
+        }
+        let catalog = Arc::clone(&self.catalog);
+        let running = Arc::clone(&self.catching_up);
+        tokio::spawn(async move {
+            loop {
+                let job = catalog.write().graph_catch_up();
+                let Some(job) = job else {
+                    running.store(false, Ordering::Release);
+                    // A write may have appended after the check above and
+                    // seen the flag still set: look once more.
+                    let more = catalog.read().index().unclaimed() > 0;
+                    if more
+                        && running
+                            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+                            .is_ok()
+                    {
+                        continue;
+                    }
+                    return;
+                };
+                let started = Instant::now();
+                let inserted = job.len();
+                match tokio::task::spawn_blocking(move || {
+                    job.run();
+                    job
+                })
+                .await
+                {
+                    Ok(job) => {
+                        catalog.write().graph_caught_up(job);
+                        tracing::debug!(
+                            inserted,
+                            took_ms = started.elapsed().as_millis() as u64,
+                            "graph caught up"
+                        );
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "the graph catch-up failed");
+                        running.store(false, Ordering::Release);
+                        return;
+                    }
+                }
+            }
+        });
+    }
+
+    /// Waits until every vector is in the graph and the walkable copy is
+    /// fresh (before a snapshot, and for benchmarks that measure the walk).
+    pub async fn flush_graph(&self) {
+        loop {
+            let flushed = {
+                let catalog = Arc::clone(&self.catalog);
+                blocking(move || catalog.write().flush_graph())
+                    .await
+                    .unwrap_or(false)
+            };
+            if flushed {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Writes the index snapshot (no-op without a snapshot directory),
+    /// after putting every vector into the graph.
     ///
     /// # Errors
     /// The snapshot cannot be written.
@@ -387,13 +468,23 @@ impl TrackService {
         let Some(dir) = self.snapshot_dir.clone() else {
             return Ok(());
         };
-        let catalog = Arc::clone(&self.catalog);
-        blocking(move || {
-            let catalog = catalog.read();
-            catalog.index().save(&dir, catalog.space())
-        })
-        .await??;
-        Ok(())
+        loop {
+            self.flush_graph().await;
+            let catalog = Arc::clone(&self.catalog);
+            let dir = dir.clone();
+            // A write may have appended since the flush: then flush again.
+            let saved = blocking(move || {
+                let catalog = catalog.read();
+                if !catalog.index().is_graphed() {
+                    return Ok(false);
+                }
+                catalog.index().save(&dir, catalog.space()).map(|()| true)
+            })
+            .await??;
+            if saved {
+                return Ok(());
+            }
+        }
     }
 
     /// Runs `f` with read access to the catalog on the blocking pool.

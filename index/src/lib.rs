@@ -39,4 +39,4 @@ mod vector_index;
 
 pub use error::{IndexError, Result};
 pub use params::IndexParams;
-pub use vector_index::{Hit, SearchMode, VectorIndex};
+pub use vector_index::{GraphCatchUp, Hit, SearchMode, VectorIndex};

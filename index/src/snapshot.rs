@@ -61,6 +61,15 @@ impl<K: Clone + Eq + Hash + Serialize + DeserializeOwned> VectorIndex<K> {
     /// [`IndexError::Io`] when a file cannot be written, or
     /// [`IndexError::Snapshot`] when hnsw_rs fails to dump its graph.
     pub fn save<M: Serialize>(&self, dir: &Path, meta: &M) -> Result<()> {
+        if self.graphed < self.keys.len() {
+            return Err(IndexError::snapshot(
+                dir,
+                format!(
+                    "{} vectors are not in the graph yet: flush the index before saving it",
+                    self.keys.len() - self.graphed
+                ),
+            ));
+        }
         let tmp = sibling(dir, "tmp");
         if tmp.exists() {
             fs::remove_dir_all(&tmp).map_err(IndexError::io(&tmp))?;
@@ -215,7 +224,10 @@ impl<K: Clone + Eq + Hash + Serialize + DeserializeOwned> VectorIndex<K> {
         let index = VectorIndex {
             params: manifest.params,
             dim: manifest.dim,
-            graph,
+            graph: std::sync::Arc::new(graph),
+            graphed: n,
+            claimed: n,
+            generation: crate::vector_index::next_generation(),
             frozen,
             vectors,
             keys: manifest.keys,

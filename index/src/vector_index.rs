@@ -2,12 +2,57 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use crate::flat::{self, TopK};
 use crate::frozen::FrozenGraph;
 use crate::graph::Graph;
 use crate::table::VectorTable;
 use crate::{IndexError, IndexParams, Result};
+
+/// A number no other graph of this process has had.
+pub(crate) fn next_generation() -> u64 {
+    static GENERATION: AtomicU64 = AtomicU64::new(0);
+    GENERATION.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Vectors on their way into the graph, inserted without holding the
+/// index (see [`VectorIndex::catch_up`]).
+pub struct GraphCatchUp {
+    graph: Arc<Graph>,
+    items: Vec<(Vec<f32>, usize)>,
+    end: usize,
+    generation: u64,
+}
+
+impl GraphCatchUp {
+    /// Inserts the vectors into the graph on every core. Searches meanwhile
+    /// walk the frozen copy and scan the tail, so they neither wait nor
+    /// miss anything.
+    pub fn run(&self) {
+        let items: Vec<(&[f32], usize)> = self
+            .items
+            .iter()
+            .map(|(v, id)| (v.as_slice(), *id))
+            .collect();
+        match items.len() {
+            0 => {}
+            1 => self.graph.insert(items[0].0, items[0].1 as u32),
+            _ => self.graph.insert_parallel(&items),
+        }
+    }
+
+    /// Number of vectors it inserts.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether it inserts nothing.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
 
 /// One search result: the caller's key and its L2 distance to the query.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,15 +90,30 @@ pub enum SearchMode {
 /// graph, `frozen.rs`), which is several times faster than hnsw_rs's own
 /// search. Vectors inserted since the copy was made form the *pending
 /// tail*: searches scan it exactly and merge it with the walk's results, so
-/// an upsert is visible at once. Once the tail outgrows max(1,024, 1/64 of
-/// the frozen graph) vectors, the next upsert copies the graph again.
+/// an upsert is visible at once. Once the graphed part of the tail outgrows
+/// max(1,024, 1/64 of the frozen graph) vectors, the graph is copied again.
+///
+/// Graph insertion may also be deferred ([`VectorIndex::append_many`]):
+/// the vectors join the tail at once, and a [`GraphCatchUp`] later inserts
+/// them into the graph without holding the index, so a stream of writes
+/// never waits for the graph. Ids below `graphed` are in the graph, always
+/// a prefix of the ids.
 ///
 /// Mutation takes `&mut self`: the owner serialises writers (one writer, many
 /// readers behind a lock), which keeps the id tables simple and consistent.
 pub struct VectorIndex<K> {
     pub(crate) params: IndexParams,
     pub(crate) dim: usize,
-    pub(crate) graph: Graph,
+    /// Shared with a running [`GraphCatchUp`], which inserts into it without
+    /// the index's lock (hnsw_rs inserts through `&self`).
+    pub(crate) graph: Arc<Graph>,
+    /// Ids below this are in `graph` (or were dead when their turn came).
+    pub(crate) graphed: usize,
+    /// Ids below this are in `graph` or handed to a catch-up in flight.
+    pub(crate) claimed: usize,
+    /// Changes whenever `graph` is replaced (build, compaction), so that a
+    /// catch-up of the old graph is recognised and dropped.
+    pub(crate) generation: u64,
     /// The walkable copy of `graph`, covering ids below `frozen.len()`.
     pub(crate) frozen: FrozenGraph,
     /// Padded vectors of every internal id, dead ones included.
@@ -85,7 +145,10 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
         Ok(Self {
             params,
             dim,
-            graph: Graph::new(&params, capacity),
+            graph: Arc::new(Graph::new(&params, capacity)),
+            graphed: 0,
+            claimed: 0,
+            generation: next_generation(),
             frozen: FrozenGraph::empty(),
             vectors: VectorTable::with_capacity(dim, capacity),
             keys: Vec::with_capacity(capacity),
@@ -134,13 +197,14 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
             .map(|id| (self.row(id as u32), id))
             .collect();
         self.graph.insert_parallel(&items);
+        self.graphed = self.keys.len();
+        self.claimed = self.keys.len();
     }
 
     /// Copies the graph's links into the frozen graph, which then covers
-    /// every id: the pending tail is empty.
+    /// every id in the graph: the pending tail holds only ungraphed ids.
     pub(crate) fn freeze(&mut self) {
-        self.frozen =
-            FrozenGraph::freeze(&self.graph, self.keys.len(), self.params.max_connections);
+        self.frozen = FrozenGraph::freeze(&self.graph, self.graphed, self.params.max_connections);
     }
 
     /// How long the pending tail may grow before an upsert freezes the graph
@@ -151,14 +215,31 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
         (self.frozen.len() / 64).max(1024)
     }
 
-    fn tail_len(&self) -> usize {
-        self.keys.len() - self.frozen.len()
-    }
-
     fn freeze_if_tail_is_long(&mut self) {
-        if self.tail_len() > self.tail_limit() {
+        if self.graphed - self.frozen.len() > self.tail_limit() {
             self.freeze();
         }
+    }
+
+    /// Inserts every unclaimed id into the graph now, unless a catch-up is
+    /// in flight (then they wait for the next one). Returns how many went in.
+    fn insert_unclaimed(&mut self) -> usize {
+        if self.claimed != self.graphed {
+            return 0;
+        }
+        let fresh: Vec<(&[f32], usize)> = (self.claimed..self.keys.len())
+            .filter(|&id| !self.dead[id])
+            .map(|id| (self.row(id as u32), id))
+            .collect();
+        match fresh.len() {
+            0 => {}
+            1 => self.graph.insert(fresh[0].0, fresh[0].1 as u32),
+            _ => self.graph.insert_parallel(&fresh),
+        }
+        let inserted = fresh.len();
+        self.graphed = self.keys.len();
+        self.claimed = self.keys.len();
+        inserted
     }
 
     fn check(&self, vector: &[f32]) -> Result<()> {
@@ -182,8 +263,8 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
     pub fn upsert(&mut self, key: K, vector: &[f32]) -> Result<bool> {
         self.check(vector)?;
         let replaced = self.live.contains_key(&key);
-        let id = self.push(key, vector);
-        self.graph.insert(vector, id);
+        self.push(key, vector);
+        self.insert_unclaimed();
         self.freeze_if_tail_is_long();
         Ok(replaced)
     }
@@ -205,25 +286,93 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
         for (_, vector) in &items {
             self.check(vector)?;
         }
+        self.append_many(items)?;
+        // Only live new ids: a key given twice tombstoned its first push.
+        let inserted = self.insert_unclaimed();
+        self.freeze_if_tail_is_long();
+        Ok(inserted)
+    }
+
+    /// Like [`VectorIndex::upsert_many`], but leaves graph insertion to a
+    /// later [`VectorIndex::catch_up`]: the new vectors are searchable at
+    /// once through the exact scan of the pending tail, and the writer
+    /// does not wait for the graph, which costs far more than everything
+    /// else in taking a vector in. Returns how many vectors were appended.
+    ///
+    /// # Errors
+    /// A vector of the wrong dimension or with a non-finite value; then
+    /// nothing is changed.
+    pub fn append_many<'a>(
+        &mut self,
+        items: impl IntoIterator<Item = (K, &'a [f32])>,
+    ) -> Result<usize> {
+        let items: Vec<(K, &[f32])> = items.into_iter().collect();
+        for (_, vector) in &items {
+            self.check(vector)?;
+        }
         let first = self.keys.len();
         for (key, vector) in items {
             if self.get(&key) != Some(vector) {
                 self.push(key, vector);
             }
         }
-        // Only live new ids: a key given twice tombstoned its first push.
-        let fresh: Vec<(&[f32], usize)> = (first..self.keys.len())
-            .filter(|&id| !self.dead[id])
-            .map(|id| (self.row(id as u32), id))
-            .collect();
-        match fresh.len() {
-            0 => {}
-            1 => self.graph.insert(fresh[0].0, fresh[0].1 as u32),
-            _ => self.graph.insert_parallel(&fresh),
+        Ok(self.keys.len() - first)
+    }
+
+    /// Whether every vector is in the graph (what a snapshot needs).
+    pub fn is_graphed(&self) -> bool {
+        self.graphed == self.keys.len()
+    }
+
+    /// Vectors appended but not yet in the graph (nor handed to a catch-up).
+    pub fn unclaimed(&self) -> usize {
+        self.keys.len() - self.claimed
+    }
+
+    /// Hands every vector not yet in the graph to a [`GraphCatchUp`], to be
+    /// inserted without holding the index: run it, then give it back to
+    /// [`VectorIndex::caught_up`]. `None` when there is nothing to insert or
+    /// a catch-up is already in flight.
+    pub fn catch_up(&mut self) -> Option<GraphCatchUp> {
+        if self.claimed != self.graphed || self.claimed == self.keys.len() {
+            return None;
         }
-        let inserted = fresh.len();
+        let items: Vec<(Vec<f32>, usize)> = (self.claimed..self.keys.len())
+            .filter(|&id| !self.dead[id])
+            .map(|id| (self.row(id as u32).to_vec(), id))
+            .collect();
+        self.claimed = self.keys.len();
+        Some(GraphCatchUp {
+            graph: Arc::clone(&self.graph),
+            items,
+            end: self.claimed,
+            generation: self.generation,
+        })
+    }
+
+    /// Takes back a catch-up that has run: its vectors are in the graph, and
+    /// the walkable copy is refreshed once the graphed part of the tail
+    /// outgrows its limit. A catch-up of a graph replaced meanwhile (by a
+    /// compaction) is dropped. Returns whether it was taken.
+    pub fn caught_up(&mut self, done: GraphCatchUp) -> bool {
+        if done.generation != self.generation {
+            return false;
+        }
+        self.graphed = done.end;
         self.freeze_if_tail_is_long();
-        Ok(inserted)
+        true
+    }
+
+    /// Inserts everything pending into the graph and refreshes the walkable
+    /// copy, so that the tail is empty (before a snapshot). Does nothing to
+    /// ids held by a catch-up in flight; returns whether the index is now
+    /// wholly in the graph.
+    pub fn flush(&mut self) -> bool {
+        self.insert_unclaimed();
+        if self.graphed == self.keys.len() && self.frozen.len() < self.graphed {
+            self.freeze();
+        }
+        self.graphed == self.keys.len()
     }
 
     /// Removes `key`. Returns whether it was present.
@@ -463,6 +612,62 @@ mod tests {
 
     fn graph_only() -> IndexParams {
         IndexParams::default().graph_only()
+    }
+
+    #[test]
+    fn appended_vectors_are_found_before_and_after_the_graph_catches_up() {
+        let mut index = VectorIndex::build(2, graph_only(), grid(3_000)).unwrap();
+        let fresh: Vec<(u64, Vec<f32>)> = (0..2_000u64)
+            .map(|i| (10_000 + i, vec![100.0 + i as f32, -50.0]))
+            .collect();
+        assert_eq!(
+            index
+                .append_many(fresh.iter().map(|(k, v)| (*k, v.as_slice())))
+                .unwrap(),
+            2_000
+        );
+        assert_eq!(index.unclaimed(), 2_000);
+        let find = |index: &VectorIndex<u64>| {
+            index.search(&[100.0 + 1_500.0, -50.0], 1, None).unwrap()[0].key
+        };
+        assert_eq!(find(&index), 11_500);
+
+        let job = index.catch_up().expect("there is work");
+        assert_eq!(job.len(), 2_000);
+        assert!(index.catch_up().is_none(), "one catch-up at a time");
+        // Writes go on meanwhile; they wait for the next catch-up.
+        index
+            .append_many([(20_000u64, &[0.5f32, 0.5][..])])
+            .unwrap();
+        assert!(!index.flush() && index.unclaimed() == 1);
+        job.run();
+        assert!(index.caught_up(job));
+        assert_eq!(find(&index), 11_500);
+        assert!(index.flush());
+        assert_eq!(index.unclaimed(), 0);
+        assert_eq!(index.frozen.len(), index.keys.len());
+        // The walk alone (no tail left) finds the caught-up vectors.
+        assert_eq!(find(&index), 11_500);
+        assert_eq!(index.graph.len(), 5_001);
+    }
+
+    #[test]
+    fn a_catch_up_of_a_compacted_graph_is_dropped_and_unflushed_indexes_are_not_saved() {
+        let mut index = VectorIndex::build(2, graph_only(), grid(100)).unwrap();
+        index.append_many([(500u64, &[3.0f32, 3.0][..])]).unwrap();
+        let job = index.catch_up().unwrap();
+        let dir = std::env::temp_dir().join(format!("timbre-unflushed-{}", std::process::id()));
+        assert!(index.save(&dir, &()).is_err());
+        for key in 0..60u64 {
+            index.remove(&key);
+        }
+        index.compact();
+        job.run();
+        assert!(!index.caught_up(job));
+        assert!(index.flush());
+        assert_eq!(index.search(&[3.0, 3.0], 1, None).unwrap()[0].key, 500);
+        index.save(&dir, &()).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -157,9 +157,10 @@ impl Catalog {
             .iter()
             .map(|t| self.space.encode(&t.features.values()))
             .collect();
-        // One parallel graph insert for the batch; a track whose features
-        // did not change (a metadata update) keeps its vector and node.
-        self.index.upsert_many(
+        // Into the index's tail, searchable at once; the service's catch-up
+        // inserts them into the graph in the background. A track whose
+        // features did not change (a metadata update) keeps its vector.
+        self.index.append_many(
             changed
                 .iter()
                 .zip(&vectors)
@@ -171,6 +172,47 @@ impl Catalog {
         }
         self.after_write();
         Ok(())
+    }
+
+    /// Like [`Catalog::build`], but leaves the graph to a later catch-up
+    /// (see [`Catalog::graph_catch_up`]): fitting the space and encoding
+    /// take a fraction of a second, the graph far longer, and every track
+    /// is searchable meanwhile through the exact scan of the index's tail.
+    ///
+    /// # Errors
+    /// Invalid index parameters.
+    pub fn build_deferred(tracks: Vec<Track>, params: IndexParams) -> Result<Self> {
+        let mut catalog = Self::build(Vec::new(), params)?;
+        if tracks.is_empty() {
+            return Ok(catalog);
+        }
+        catalog.space = FeatureSpace::fit(
+            tracks
+                .iter()
+                .map(|t| t.features.values())
+                .collect::<Vec<_>>()
+                .iter(),
+        );
+        catalog.index = VectorIndex::new(catalog.space.dim(), params)?;
+        catalog.upsert(tracks)?;
+        Ok(catalog)
+    }
+
+    /// Hands the vectors not yet in the graph to a catch-up, to run without
+    /// the catalog's lock; see [`VectorIndex::catch_up`].
+    pub fn graph_catch_up(&mut self) -> Option<timbre_index::GraphCatchUp> {
+        self.index.catch_up()
+    }
+
+    /// Takes back a catch-up that has run.
+    pub fn graph_caught_up(&mut self, done: timbre_index::GraphCatchUp) -> bool {
+        self.index.caught_up(done)
+    }
+
+    /// Puts every vector into the graph now (before a snapshot); `false`
+    /// while a catch-up is in flight.
+    pub fn flush_graph(&mut self) -> bool {
+        self.index.flush()
     }
 
     /// Removes tracks; returns how many were present.
