@@ -82,8 +82,12 @@ pub struct HealthArgs {
 pub struct SchemaArgs {
     /// Print the JSON Schema of Kafka track messages instead
     /// (schema/track-message.schema.json).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "interaction_message")]
     pub message: bool,
+    /// Print the JSON Schema of Kafka interaction messages instead
+    /// (schema/interaction-message.schema.json).
+    #[arg(long)]
+    pub interaction_message: bool,
 }
 
 /// Kafka settings on the command line; they override the configuration

@@ -32,6 +32,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Schema(args) => {
             if args.message {
                 print!("{}", kafka::message::json_schema_text());
+            } else if args.interaction_message {
+                print!("{}", kafka::interaction_message::json_schema_text());
             } else {
                 print!("{}", timbre::api::sdl());
             }
