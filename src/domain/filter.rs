@@ -117,8 +117,12 @@ impl TrackFilter {
                 _ => true,
             }
             && Feature::ALL.iter().all(|f| {
+                // Tracks hold features as f32: round the bounds the same way,
+                // so that `max: 0.6` keeps a track whose 0.6 reads back as
+                // 0.6000000238.
+                let f32_precision = |x: Option<f64>| x.map(|x| f64::from(x as f32));
                 let (lo, hi) = self.features[*f as usize];
-                in_range(track.features.get(*f), lo, hi)
+                in_range(track.features.get(*f), f32_precision(lo), f32_precision(hi))
             })
     }
 }

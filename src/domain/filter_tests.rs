@@ -109,3 +109,12 @@ fn an_empty_feature_range_is_an_invalid_argument() {
         "{err}"
     );
 }
+
+#[test]
+fn a_bound_equal_to_a_stored_f32_value_keeps_the_track() {
+    let mut t = queen();
+    t.features.energy = 0.6;
+    let mut bounds = TrackFilter::default();
+    bounds.features[Feature::Energy as usize] = (Some(0.6), Some(0.6));
+    assert!(passes(bounds, &t), "0.6 read back from f32 is 0.6000000238");
+}
