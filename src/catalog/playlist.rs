@@ -74,17 +74,23 @@ impl Catalog {
         weight: f32,
         filter: &TrackFilter,
     ) -> Result<Vec<Continuation>> {
+        let model = self.playlist_model();
         let tracks = match seed {
             PlaylistSeed::Playlist(id) => {
-                let tracks = self.playlist_tracks(id.trim());
+                let id = id.trim();
+                // The model knows every playlist of two tracks or more; a
+                // scan finds the rest.
+                let tracks = match model.playlist(id) {
+                    Some(tracks) => tracks.to_vec(),
+                    None => self.playlist_tracks(id),
+                };
                 if tracks.is_empty() {
-                    return Err(Error::PlaylistNotFound(id.trim().to_string()));
+                    return Err(Error::PlaylistNotFound(id.to_string()));
                 }
                 tracks
             }
             PlaylistSeed::Tracks(ids) => ids.clone(),
         };
-        let model = self.playlist_model();
         let seeds: Vec<(TrackId, f32)> = tracks.iter().map(|id| (*id, 1.0)).collect();
         let found = self.continue_tracks(&model, &seeds, first, weight, filter);
         if !found.is_empty() {

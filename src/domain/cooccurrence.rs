@@ -24,6 +24,8 @@ pub struct CoOccurrence {
     lists: Vec<Vec<TrackId>>,
     /// For each track, the indices of the lists holding it.
     member_of: FxHashMap<TrackId, Vec<u32>>,
+    /// Playlist id → index of its list, for models built from playlists.
+    named: FxHashMap<String, u32>,
 }
 
 impl CoOccurrence {
@@ -32,19 +34,23 @@ impl CoOccurrence {
     /// nothing).
     pub fn new(lists: impl IntoIterator<Item = Vec<TrackId>>) -> Self {
         let mut model = CoOccurrence::default();
-        for mut list in lists {
-            list.sort_unstable();
-            list.dedup();
-            if list.len() < 2 {
-                continue;
-            }
-            let at = model.lists.len() as u32;
-            for id in &list {
-                model.member_of.entry(*id).or_default().push(at);
-            }
-            model.lists.push(list);
+        for list in lists {
+            model.add(list);
         }
         model
+    }
+
+    fn add(&mut self, mut list: Vec<TrackId>) {
+        list.sort_unstable();
+        list.dedup();
+        if list.len() < 2 {
+            return;
+        }
+        let at = self.lists.len() as u32;
+        for id in &list {
+            self.member_of.entry(*id).or_default().push(at);
+        }
+        self.lists.push(list);
     }
 
     /// The model of the playlists tracks belong to.
@@ -62,7 +68,24 @@ impl CoOccurrence {
         // order.
         let mut lists: Vec<(&str, Vec<TrackId>)> = by_playlist.into_iter().collect();
         lists.sort_unstable_by_key(|(id, _)| *id);
-        Self::new(lists.into_iter().map(|(_, l)| l))
+        let mut model = CoOccurrence::default();
+        for (name, list) in lists {
+            let before = model.lists.len();
+            model.add(list);
+            if model.lists.len() > before {
+                model.named.insert(name.to_string(), before as u32);
+            }
+        }
+        model
+    }
+
+    /// The tracks of a playlist the model was built from, in id order;
+    /// `None` for an unknown playlist (or one of a single track, which
+    /// relates nothing).
+    pub fn playlist(&self, id: &str) -> Option<&[TrackId]> {
+        self.named
+            .get(id)
+            .map(|&i| self.lists[i as usize].as_slice())
     }
 
     /// Number of lists that relate at least two tracks.
@@ -141,6 +164,35 @@ mod tests {
         ]);
         let s = model.scores(&[(id(2), 1.0)]);
         assert!(s[&id(3)] > s[&id(1)]);
+    }
+
+    #[test]
+    fn playlists_are_found_by_id() {
+        use crate::domain::track::tests_support::track;
+        use crate::domain::Playlist;
+        let in_list = |n: u8, lists: &[&str]| {
+            let mut t = track(&format!("{n:022}"), &["pop"], "a", 50, 2000);
+            t.playlists = lists
+                .iter()
+                .map(|id| Playlist {
+                    id: id.to_string(),
+                    name: None,
+                    genre: None,
+                    subgenre: None,
+                })
+                .collect();
+            t
+        };
+        let tracks = [
+            in_list(1, &["p", "q"]),
+            in_list(2, &["p"]),
+            in_list(3, &["q", "solo"]),
+        ];
+        let model = CoOccurrence::from_playlists(&tracks);
+        assert_eq!(model.playlist("p"), Some(&[id(1), id(2)][..]));
+        assert_eq!(model.playlist("q"), Some(&[id(1), id(3)][..]));
+        assert_eq!(model.playlist("solo"), None);
+        assert_eq!(model.list_count(), 2);
     }
 
     #[test]
