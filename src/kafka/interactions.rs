@@ -52,6 +52,9 @@ impl InteractionConsumer {
     ) -> Result<Self, KafkaError> {
         let group = format!("{}.interactions", settings.group_id);
         let tuning = [
+            // Its own client id, so broker logs and metrics tell the two
+            // consumers apart.
+            ("client.id", "timbre-interactions"),
             ("group.id", group.as_str()),
             ("auto.offset.reset", "earliest"),
             ("enable.auto.commit", "true"),
