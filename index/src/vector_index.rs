@@ -27,10 +27,24 @@ pub struct GraphCatchUp {
 }
 
 impl GraphCatchUp {
-    /// Inserts the vectors into the graph on every core. Searches meanwhile
-    /// walk the frozen copy and scan the tail, so they neither wait nor
-    /// miss anything.
+    /// Inserts the vectors into the graph on every core but one (on at
+    /// least one): the catch-up runs while the writes it trails go on, and
+    /// taking every core would slow those writes down, which is what
+    /// deferring the graph is for. Searches meanwhile walk the frozen copy
+    /// and scan the tail, so they neither wait nor miss anything.
     pub fn run(&self) {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .saturating_sub(1)
+            .max(1);
+        match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+            Ok(pool) => pool.install(|| self.run_here()),
+            Err(_) => self.run_here(),
+        }
+    }
+
+    /// Inserts the vectors in the current rayon pool.
+    fn run_here(&self) {
         let items: Vec<(&[f32], usize)> = self
             .items
             .iter()
