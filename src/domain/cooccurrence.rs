@@ -17,6 +17,26 @@ use rustc_hash::FxHashMap;
 
 use super::{Track, TrackId};
 
+/// Every playlist the tracks belong to, with its tracks (in the order
+/// given, as often as listed), sorted by playlist id so that anything
+/// numbered from them does not depend on hash order.
+pub fn playlists_of<'a>(
+    tracks: impl IntoIterator<Item = &'a Track>,
+) -> Vec<(&'a str, Vec<TrackId>)> {
+    let mut by_playlist: FxHashMap<&'a str, Vec<TrackId>> = FxHashMap::default();
+    for track in tracks {
+        for playlist in &track.playlists {
+            by_playlist
+                .entry(playlist.id.as_str())
+                .or_default()
+                .push(track.id);
+        }
+    }
+    let mut lists: Vec<(&str, Vec<TrackId>)> = by_playlist.into_iter().collect();
+    lists.sort_unstable_by_key(|(id, _)| *id);
+    lists
+}
+
 /// Which tracks share lists (playlists, or a listener's liked tracks).
 #[derive(Debug, Clone, Default)]
 pub struct CoOccurrence {
@@ -55,19 +75,7 @@ impl CoOccurrence {
 
     /// The model of the playlists tracks belong to.
     pub fn from_playlists<'a>(tracks: impl IntoIterator<Item = &'a Track>) -> Self {
-        let mut by_playlist: FxHashMap<&'a str, Vec<TrackId>> = FxHashMap::default();
-        for track in tracks {
-            for playlist in &track.playlists {
-                by_playlist
-                    .entry(playlist.id.as_str())
-                    .or_default()
-                    .push(track.id);
-            }
-        }
-        // Sorted by playlist id so that list numbers do not depend on hash
-        // order.
-        let mut lists: Vec<(&str, Vec<TrackId>)> = by_playlist.into_iter().collect();
-        lists.sort_unstable_by_key(|(id, _)| *id);
+        let lists = playlists_of(tracks);
         let mut model = CoOccurrence::default();
         for (name, list) in lists {
             let before = model.lists.len();

@@ -11,7 +11,6 @@
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rustc_hash::FxHashMap;
 
 use crate::domain::{CoOccurrence, Track, TrackId};
 
@@ -48,17 +47,7 @@ impl Split {
     /// give the same split: playlists are visited in id order, each
     /// shuffled in id order by one ChaCha8 generator seeded with `seed`.
     pub fn new(tracks: &[Track], seed: u64) -> Self {
-        let mut by_playlist: FxHashMap<&str, Vec<TrackId>> = FxHashMap::default();
-        for track in tracks {
-            for playlist in &track.playlists {
-                by_playlist
-                    .entry(playlist.id.as_str())
-                    .or_default()
-                    .push(track.id);
-            }
-        }
-        let mut playlists: Vec<(&str, Vec<TrackId>)> = by_playlist.into_iter().collect();
-        playlists.sort_unstable_by_key(|(id, _)| *id);
+        let playlists = crate::domain::cooccurrence::playlists_of(tracks);
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut cases = Vec::new();
         let mut training = Vec::with_capacity(playlists.len());

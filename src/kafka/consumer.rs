@@ -280,27 +280,11 @@ impl TrackConsumer {
         reason: &Reason<'_>,
         shutdown: &CancellationToken,
     ) -> bool {
-        tracing::warn!(
-            partition = message.partition(),
-            offset = message.offset(),
-            reason = reason.message,
-            "poison message sent to the dead-letter topic"
-        );
-        let mut backoff = Backoff::default();
-        loop {
-            match self.dead_letters.send(message, reason).await {
-                Ok(()) => {
-                    self.status.record_dead_letter(reason.kind);
-                    return true;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "writing a dead letter failed; retrying");
-                    if !backoff.wait(shutdown).await {
-                        return false;
-                    }
-                }
-            }
+        let taken = self.dead_letters.deliver(message, reason, shutdown).await;
+        if taken {
+            self.status.record_dead_letter(reason.kind);
         }
+        taken
     }
 
     /// Marks offsets as applied, for the client's next automatic commit.

@@ -94,6 +94,39 @@ impl DeadLetters {
     }
 }
 
+impl DeadLetters {
+    /// Sends `message` with `reason`, logging it, and retries with backoff
+    /// until the broker takes it: a dead letter must not be lost, and the
+    /// message's offset must not be committed before it is taken. Returns
+    /// `false` when shutdown came first.
+    pub async fn deliver(
+        &self,
+        message: &OwnedMessage,
+        reason: &Reason<'_>,
+        shutdown: &tokio_util::sync::CancellationToken,
+    ) -> bool {
+        tracing::warn!(
+            topic = message.topic(),
+            partition = message.partition(),
+            offset = message.offset(),
+            reason = reason.message,
+            "poison message sent to the dead-letter topic"
+        );
+        let mut backoff = super::consumer::Backoff::default();
+        loop {
+            match self.send(message, reason).await {
+                Ok(()) => return true,
+                Err(e) => {
+                    tracing::warn!(error = %e, "writing a dead letter failed; retrying");
+                    if !backoff.wait(shutdown).await {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn header<'a>(key: &'a str, value: &'a str) -> Header<'a, &'a str> {
     Header {
         key,

@@ -21,7 +21,7 @@ use rdkafka::message::{Message, OwnedMessage};
 use tokio_util::sync::CancellationToken;
 
 use super::client::client_config;
-use super::consumer::{next_batch, retry, Backoff, Outcome};
+use super::consumer::{next_batch, retry, Outcome};
 use super::dead_letter::{DeadLetters, Reason};
 use super::interaction_message::decode;
 use super::status::IngestStatus;
@@ -155,26 +155,10 @@ impl InteractionConsumer {
         reason: &Reason<'_>,
         shutdown: &CancellationToken,
     ) -> bool {
-        tracing::warn!(
-            partition = message.partition(),
-            offset = message.offset(),
-            reason = reason.message,
-            "poison interaction sent to the dead-letter topic"
-        );
-        let mut backoff = Backoff::default();
-        loop {
-            match self.dead_letters.send(message, reason).await {
-                Ok(()) => {
-                    self.status.record_interaction_dead_letter();
-                    return true;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "writing a dead letter failed; retrying");
-                    if !backoff.wait(shutdown).await {
-                        return false;
-                    }
-                }
-            }
+        let taken = self.dead_letters.deliver(message, reason, shutdown).await;
+        if taken {
+            self.status.record_interaction_dead_letter();
         }
+        taken
     }
 }
