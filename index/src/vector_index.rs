@@ -631,8 +631,10 @@ mod tests {
     #[test]
     fn appended_vectors_are_found_before_and_after_the_graph_catches_up() {
         let mut index = VectorIndex::build(2, graph_only(), grid(3_000)).unwrap();
+        // Between the grid's points, where a walk finds them when the graph
+        // holds them (a far-off cluster would test HNSW's recall instead).
         let fresh: Vec<(u64, Vec<f32>)> = (0..2_000u64)
-            .map(|i| (10_000 + i, vec![100.0 + i as f32, -50.0]))
+            .map(|i| (10_000 + i, vec![(i % 10) as f32 + 0.5, (i / 10) as f32 + 0.5]))
             .collect();
         assert_eq!(
             index
@@ -642,7 +644,7 @@ mod tests {
         );
         assert_eq!(index.unclaimed(), 2_000);
         let find = |index: &VectorIndex<u64>| {
-            index.search(&[100.0 + 1_500.0, -50.0], 1, None).unwrap()[0].key
+            index.search(&[0.5, 150.5], 1, None).unwrap()[0].key
         };
         assert_eq!(find(&index), 11_500);
 
