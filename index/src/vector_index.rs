@@ -634,7 +634,12 @@ mod tests {
         // Between the grid's points, where a walk finds them when the graph
         // holds them (a far-off cluster would test HNSW's recall instead).
         let fresh: Vec<(u64, Vec<f32>)> = (0..2_000u64)
-            .map(|i| (10_000 + i, vec![(i % 10) as f32 + 0.5, (i / 10) as f32 + 0.5]))
+            .map(|i| {
+                (
+                    10_000 + i,
+                    vec![(i % 10) as f32 + 0.5, (i / 10) as f32 + 0.5],
+                )
+            })
             .collect();
         assert_eq!(
             index
@@ -643,9 +648,7 @@ mod tests {
             2_000
         );
         assert_eq!(index.unclaimed(), 2_000);
-        let find = |index: &VectorIndex<u64>| {
-            index.search(&[0.5, 150.5], 1, None).unwrap()[0].key
-        };
+        let find = |index: &VectorIndex<u64>| index.search(&[0.5, 150.5], 1, None).unwrap()[0].key;
         assert_eq!(find(&index), 11_500);
 
         let job = index.catch_up().expect("there is work");
