@@ -12,7 +12,7 @@
 //! Each part repeats `REPEATS` times on fresh topics; medians (min..max).
 //!
 //! Run: `bench/ingest.sh` (starts a broker), or
-//! `cargo run --release --example ingest -- BROKERS [--dataset PATH] [--rate N] [--seconds S]`.
+//! `cargo run --release --example ingest -- BROKERS [--dataset PATH] [--rate N] [--seconds S] [--batch-max N]`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,6 +35,8 @@ struct Args {
     dataset: String,
     rate: u64,
     seconds: u64,
+    /// `kafka.batch_max` of the consumer (default: the server's default).
+    batch_max: usize,
 }
 
 fn args() -> Args {
@@ -47,12 +49,19 @@ fn args() -> Args {
         .into(),
         rate: 1_000,
         seconds: 20,
+        batch_max: KafkaSettings::default().batch_max,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
             "--dataset" => args.dataset = it.next().expect("--dataset PATH"),
             "--rate" => args.rate = it.next().and_then(|v| v.parse().ok()).expect("--rate N"),
+            "--batch-max" => {
+                args.batch_max = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--batch-max N")
+            }
             "--seconds" => {
                 args.seconds = it.next().and_then(|v| v.parse().ok()).expect("--seconds S")
             }
@@ -61,14 +70,15 @@ fn args() -> Args {
     }
     assert!(
         !args.brokers.is_empty(),
-        "usage: ingest BROKERS [--dataset PATH] [--rate N] [--seconds S]"
+        "usage: ingest BROKERS [--dataset PATH] [--rate N] [--seconds S] [--batch-max N]"
     );
     args
 }
 
-fn settings(brokers: &str, run: &str) -> KafkaSettings {
+fn settings(args: &Args, run: &str) -> KafkaSettings {
     KafkaSettings {
-        brokers: Some(brokers.into()),
+        brokers: Some(args.brokers.clone()),
+        batch_max: args.batch_max,
         group_id: format!("bench-{run}"),
         topic: format!("bench-{run}.tracks"),
         dead_letter_topic: format!("bench-{run}.tracks.dlq"),
@@ -113,10 +123,7 @@ async fn wait_for(status: &IngestStatus, messages: u64, limit: Duration) -> anyh
 /// Part 1: produce everything, then time the consumer from start to the
 /// last track searchable.
 async fn catch_up(args: &Args, tracks: &[Track], run: usize) -> anyhow::Result<f64> {
-    let settings = settings(
-        &args.brokers,
-        &format!("catchup-{}-{run}", std::process::id()),
-    );
+    let settings = settings(args, &format!("catchup-{}-{run}", std::process::id()));
     kafka::ensure_topics(&settings).await?;
     let report = kafka::producer::produce(&settings, tracks).await?;
     anyhow::ensure!(report.failed == 0, "produce failed: {report}");
@@ -137,10 +144,7 @@ async fn catch_up(args: &Args, tracks: &[Track], run: usize) -> anyhow::Result<f
 /// Part 2: a steady stream of updates into a loaded catalog; freshness
 /// median and p99 in milliseconds.
 async fn steady(args: &Args, tracks: &[Track], run: usize) -> anyhow::Result<(f64, f64, u64)> {
-    let settings = settings(
-        &args.brokers,
-        &format!("steady-{}-{run}", std::process::id()),
-    );
+    let settings = settings(args, &format!("steady-{}-{run}", std::process::id()));
     kafka::ensure_topics(&settings).await?;
     let dir = tempfile::tempdir()?;
     let (service, status, shutdown) = consume(&settings, dir.path()).await?;

@@ -2,7 +2,7 @@
 # Starts a Kafka-wire broker (tansu, installed by scripts/services.sh) on a
 # free loopback port and runs the streaming-ingest figures (bench/ingest.rs):
 # catch-up tracks/s and freshness at a steady rate.
-# Usage: bench/ingest.sh [--rate N] [--seconds S] [--dataset PATH]
+# Usage: bench/ingest.sh [--rate N] [--seconds S] [--dataset PATH] [--batch-max N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(scripts/services.sh)"
