@@ -137,6 +137,7 @@ impl ListenerQuery {
                 c.recommend_for_listener(&profile, first as usize, weight, include_played, &filter)
             })
             .await
+            .api()?
             .api()?;
         let stored = stored_tracks(ctx, found.iter().map(|c| c.track.id)).await?;
         Ok(BlendedTrack::with_stored(stored.as_ref(), found))

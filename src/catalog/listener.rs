@@ -5,6 +5,7 @@
 //! popular tracks.
 
 use crate::domain::{Leaning, ListenerProfile, TrackFilter, TrackId};
+use crate::error::Result;
 
 use super::{Catalog, Continuation};
 
@@ -12,6 +13,9 @@ impl Catalog {
     /// Up to `first` tracks for a listener, best first, never one they
     /// disliked or skipped, nor (unless `include_known`) one they played or
     /// liked. `weight` is the share of co-occurrence in the blend.
+    ///
+    /// # Errors
+    /// An index error (a bug: the taste is made in the catalogue's space).
     pub fn recommend_for_listener(
         &self,
         profile: &ListenerProfile,
@@ -19,7 +23,7 @@ impl Catalog {
         weight: f32,
         include_known: bool,
         filter: &TrackFilter,
-    ) -> Vec<Continuation> {
+    ) -> Result<Vec<Continuation>> {
         let leanings = profile.leanings();
         let mut filter = filter.clone();
         for (id, leaning) in &leanings {
@@ -34,11 +38,11 @@ impl Catalog {
             .map(|(id, leaning)| (*id, leaning.weight()))
             .collect();
         let model = self.playlist_model();
-        let found = self.blend(&model, &seeds, first, weight, &filter, false);
+        let found = self.blend(&model, &seeds, first, weight, &filter, false)?;
         if found.is_empty() {
-            return self.most_popular(&model, first, &filter);
+            return Ok(self.most_popular(&model, first, &filter));
         }
-        found
+        Ok(found)
     }
 }
 
@@ -55,21 +59,27 @@ mod tests {
         let ids: Vec<TrackId> = catalog.tracks().map(|t| t.id).collect();
         let none = TrackFilter::default();
 
-        let new = catalog.recommend_for_listener(&ListenerProfile::default(), 2, 0.5, false, &none);
+        let new = catalog
+            .recommend_for_listener(&ListenerProfile::default(), 2, 0.5, false, &none)
+            .unwrap();
         assert_eq!(new.len(), 2);
         assert!(new.iter().all(|c| c.source == Source::Popularity));
 
         let mut profile = ListenerProfile::default();
         profile.apply(InteractionKind::Like, ids[0], 1);
         profile.apply(InteractionKind::Dislike, ids[1], 2);
-        let found = catalog.recommend_for_listener(&profile, 3, 0.5, false, &none);
+        let found = catalog
+            .recommend_for_listener(&profile, 3, 0.5, false, &none)
+            .unwrap();
         let returned: Vec<TrackId> = found.iter().map(|c| c.track.id).collect();
         assert!(!returned.contains(&ids[0]) && !returned.contains(&ids[1]));
         // The liked track's sound neighbour comes first, from content.
         assert_eq!(returned[0], ids[2]);
         assert_eq!(found[0].source, Source::Content);
 
-        let again = catalog.recommend_for_listener(&profile, 3, 0.5, true, &none);
+        let again = catalog
+            .recommend_for_listener(&profile, 3, 0.5, true, &none)
+            .unwrap();
         assert!(again.iter().any(|c| c.track.id == ids[0]));
         assert!(again.iter().all(|c| c.track.id != ids[1]));
     }

@@ -92,7 +92,7 @@ impl Catalog {
             PlaylistSeed::Tracks(ids) => ids.clone(),
         };
         let seeds: Vec<(TrackId, f32)> = tracks.iter().map(|id| (*id, 1.0)).collect();
-        let found = self.continue_tracks(&model, &seeds, first, weight, filter);
+        let found = self.continue_tracks(&model, &seeds, first, weight, filter)?;
         if !found.is_empty() {
             return Ok(found);
         }
@@ -113,7 +113,7 @@ impl Catalog {
         first: usize,
         weight: f32,
         filter: &TrackFilter,
-    ) -> Vec<Continuation> {
+    ) -> Result<Vec<Continuation>> {
         self.blend(model, seeds, first, weight, filter, true)
     }
 
@@ -127,7 +127,7 @@ impl Catalog {
         weight: f32,
         filter: &TrackFilter,
         exclude_seeds: bool,
-    ) -> Vec<Continuation> {
+    ) -> Result<Vec<Continuation>> {
         let seed_ids: FxHashSet<TrackId> = if exclude_seeds {
             seeds.iter().map(|(id, _)| *id).collect()
         } else {
@@ -139,7 +139,7 @@ impl Catalog {
             .filter_map(|(id, w)| Some((self.vector_of(self.get(id)?), *w)))
             .collect();
         if positive.is_empty() {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         let centroid = weighted_mean(&positive);
         let allowed = |id: &TrackId| {
@@ -149,10 +149,7 @@ impl Catalog {
         let mut co = model.scores(seeds);
         co.retain(|id, _| allowed(id));
         let pool = first.saturating_mul(CONTENT_POOL_FACTOR).max(50);
-        let content_hits = self
-            .index
-            .search(&centroid, pool, Some(&allowed))
-            .unwrap_or_default();
+        let content_hits = self.index.search(&centroid, pool, Some(&allowed))?;
         let mut candidates: FxHashMap<TrackId, (f32, f32)> =
             co.iter().map(|(id, s)| (*id, (*s, 0.0))).collect();
         for hit in &content_hits {
@@ -198,7 +195,7 @@ impl Catalog {
                 .then_with(|| a.track.id.cmp(&b.track.id))
         });
         ranked.truncate(first);
-        ranked
+        Ok(ranked)
     }
 
     /// The `first` most popular tracks passing `filter` (Spotify popularity,
@@ -252,10 +249,14 @@ mod tests {
         // Track 0 shares a playlist with track 3, the farthest in sound.
         let model = CoOccurrence::new([vec![ids[0], ids[3]]]);
         let seeds = [(ids[0], 1.0)];
-        let by_co = catalog.continue_tracks(&model, &seeds, 2, 1.0, &TrackFilter::default());
+        let by_co = catalog
+            .continue_tracks(&model, &seeds, 2, 1.0, &TrackFilter::default())
+            .unwrap();
         assert_eq!(by_co[0].track.id, ids[3]);
         assert_eq!(by_co[0].source, Source::CoOccurrence);
-        let by_sound = catalog.continue_tracks(&model, &seeds, 2, 0.0, &TrackFilter::default());
+        let by_sound = catalog
+            .continue_tracks(&model, &seeds, 2, 0.0, &TrackFilter::default())
+            .unwrap();
         assert_eq!(by_sound[0].track.id, ids[1]);
         assert_eq!(by_sound[0].source, Source::Content);
         assert!(by_co.iter().chain(&by_sound).all(|c| c.track.id != ids[0]));

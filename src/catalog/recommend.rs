@@ -110,13 +110,13 @@ impl Catalog {
         for p in taste.points.iter().chain(&taste.avoid) {
             filter.exclude_ids.extend(p.track);
         }
-        Ok(self.search_taste(
+        self.search_taste(
             &taste,
             &filter,
             query.first,
             query.diversity,
             query.max_per_artist,
-        ))
+        )
     }
 
     /// The query vector of a request.
@@ -194,6 +194,10 @@ impl Catalog {
     /// Searches near a taste; see steps 3 to 5 of the module documentation.
     /// Returns fewer than `first` only when fewer tracks pass the filter and
     /// the per-artist cap.
+    ///
+    /// # Errors
+    /// [`Error::Index`] for a taste the index refuses (a bug: tastes are made
+    /// in the catalogue's space from checked values).
     pub fn search_taste(
         &self,
         taste: &Taste,
@@ -201,7 +205,7 @@ impl Catalog {
         first: usize,
         diversity: f32,
         max_per_artist: Option<usize>,
-    ) -> Vec<Recommendation> {
+    ) -> Result<Vec<Recommendation>> {
         let plain = diversity == 0.0 && max_per_artist.is_none() && taste.avoid.is_empty();
         let mut pool = if plain {
             first
@@ -214,9 +218,7 @@ impl Catalog {
                 self.index.search(&taste.vector, pool, None)
             } else {
                 self.index.search(&taste.vector, pool, Some(&accept))
-            }
-            // The taste is finite and of the space's dimension.
-            .unwrap_or_default();
+            }?;
             let found: Vec<(Arc<Track>, f32, &[f32])> = hits
                 .iter()
                 .filter_map(|h| {
@@ -245,13 +247,13 @@ impl Catalog {
             let picked = rerank(&candidates, first, diversity, max_per_artist, score);
             let exhausted = hits.len() < pool || pool >= self.len();
             if picked.len() >= first || exhausted {
-                return picked
+                return Ok(picked
                     .into_iter()
                     .map(|i| {
                         let (track, d, v) = &found[i];
                         self.explain(taste, track, *d, v)
                     })
-                    .collect();
+                    .collect());
             }
             pool = pool.saturating_mul(POOL_FACTOR);
         }

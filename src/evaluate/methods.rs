@@ -96,6 +96,7 @@ impl<'a> Recommenders<'a> {
                     weight,
                     &TrackFilter::default(),
                 )
+                .expect("the seeds' centroid is a vector of the catalogue's space")
                 .into_iter()
                 .map(|c| c.track.id)
                 .collect()
