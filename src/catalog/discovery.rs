@@ -104,17 +104,8 @@ impl Catalog {
         }
         if !seed.albums.is_empty() || !seed.artists.is_empty() {
             for t in self.tracks() {
-                let by_artist = seed
-                    .artists
-                    .iter()
-                    .any(|a| t.artists.iter().any(|b| b.eq_ignore_ascii_case(a.trim())));
-                let on_album = seed.albums.iter().any(|a| {
-                    t.album.id.as_deref() == Some(a.trim())
-                        || t.album
-                            .name
-                            .as_deref()
-                            .is_some_and(|n| n.eq_ignore_ascii_case(a.trim()))
-                });
+                let by_artist = seed.artists.iter().any(|a| t.credits(a.trim()));
+                let on_album = seed.albums.iter().any(|a| t.on_album(a.trim()));
                 if by_artist || on_album {
                     known.extend(level.of(t).iter().cloned());
                 }

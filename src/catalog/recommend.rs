@@ -342,13 +342,7 @@ impl Catalog {
         }
         let point = match kind {
             SeedKind::Album => {
-                let tracks = self.matching(|t| {
-                    t.album.id.as_deref() == Some(wanted)
-                        || t.album
-                            .name
-                            .as_deref()
-                            .is_some_and(|n| n.eq_ignore_ascii_case(wanted))
-                });
+                let tracks = self.matching(|t| t.on_album(wanted));
                 let first = tracks.first().ok_or_else(|| {
                     Error::invalid(format!(
                         "no album named {wanted:?} (or with that id) in the catalog"
@@ -362,8 +356,7 @@ impl Catalog {
                 self.centroid_point(seed, &tracks)
             }
             SeedKind::Artist => {
-                let tracks =
-                    self.matching(|t| t.artists.iter().any(|a| a.eq_ignore_ascii_case(wanted)));
+                let tracks = self.matching(|t| t.credits(wanted));
                 let first = tracks.first().ok_or_else(|| {
                     Error::invalid(format!("no track by artist {wanted:?} in the catalog"))
                 })?;

@@ -171,6 +171,22 @@ pub struct Track {
 }
 
 impl Track {
+    /// Whether the track is on the album with this name (any case) or
+    /// Spotify id: how album seeds and filters pick their tracks.
+    pub fn on_album(&self, name_or_id: &str) -> bool {
+        self.album.id.as_deref() == Some(name_or_id)
+            || self
+                .album
+                .name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(name_or_id))
+    }
+
+    /// Whether the track credits this artist (any case), main or featured.
+    pub fn credits(&self, artist: &str) -> bool {
+        self.artists.iter().any(|a| a.eq_ignore_ascii_case(artist))
+    }
+
     /// Year of the album's release, where known.
     pub fn release_year(&self) -> Option<u16> {
         self.album.release_date.map(|d| d.year)
