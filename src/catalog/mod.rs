@@ -70,17 +70,7 @@ impl Catalog {
     /// # Errors
     /// Invalid index parameters.
     pub fn build(tracks: Vec<Track>, params: IndexParams) -> Result<Self> {
-        let space = if tracks.is_empty() {
-            FeatureSpace::default()
-        } else {
-            FeatureSpace::fit(
-                tracks
-                    .iter()
-                    .map(|t| t.features.values())
-                    .collect::<Vec<_>>()
-                    .iter(),
-            )
-        };
+        let space = fit_space(&tracks);
         let vectors = tracks
             .iter()
             .map(|t| (t.id, space.encode(&t.features.values())));
@@ -182,18 +172,9 @@ impl Catalog {
     /// # Errors
     /// Invalid index parameters.
     pub fn build_deferred(tracks: Vec<Track>, params: IndexParams) -> Result<Self> {
-        let mut catalog = Self::build(Vec::new(), params)?;
-        if tracks.is_empty() {
-            return Ok(catalog);
-        }
-        catalog.space = FeatureSpace::fit(
-            tracks
-                .iter()
-                .map(|t| t.features.values())
-                .collect::<Vec<_>>()
-                .iter(),
-        );
-        catalog.index = VectorIndex::new(catalog.space.dim(), params)?;
+        let space = fit_space(&tracks);
+        let index = VectorIndex::new(space.dim(), params)?;
+        let mut catalog = Self::assemble(Vec::new(), index, space);
         catalog.upsert(tracks)?;
         Ok(catalog)
     }
@@ -334,6 +315,15 @@ impl Catalog {
         let name = name.trim().to_lowercase();
         self.genres(level).iter().find(|g| g.name == name).cloned()
     }
+}
+
+/// The feature space fitted on `tracks` (the default one for none).
+fn fit_space(tracks: &[Track]) -> FeatureSpace {
+    if tracks.is_empty() {
+        return FeatureSpace::default();
+    }
+    let values: Vec<_> = tracks.iter().map(|t| t.features.values()).collect();
+    FeatureSpace::fit(values.iter())
 }
 
 #[cfg(test)]
