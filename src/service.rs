@@ -499,6 +499,28 @@ impl TrackService {
         blocking(move || f(&catalog.read())).await
     }
 
+    /// Runs `f` with read access to the catalog: on the calling thread when
+    /// the caller knows it is `cheap` (a graph walk or a small scan, tens of
+    /// microseconds), on the blocking pool otherwise. A hop to the pool
+    /// costs two context switches and, under load, puts as many threads as
+    /// requests in flight on the same cores, evicting each other's cache
+    /// lines: measured under HTTP load it tripled the cost of an unfiltered
+    /// `similar` (BENCHMARKS.md, "GraphQL under HTTP load").
+    ///
+    /// # Errors
+    /// [`Error::Internal`] when the blocking task panicked.
+    pub async fn read_sized<R: Send + 'static>(
+        &self,
+        cheap: bool,
+        f: impl FnOnce(&Catalog) -> R + Send + 'static,
+    ) -> Result<R> {
+        if cheap {
+            Ok(self.read_now(f))
+        } else {
+            self.read(f).await
+        }
+    }
+
     /// Runs `f` with read access to the catalog on the calling thread: for
     /// lookups that take microseconds, where a trip to the blocking pool
     /// would cost more than the work.

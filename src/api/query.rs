@@ -176,8 +176,11 @@ impl CatalogQuery {
                 return Err(Code::InvalidArgument.error("give exactly one of trackId and features"))
             }
         };
+        // Unfiltered, a search is a graph walk (or a scan of a small
+        // catalogue); a filter can turn it into a scan of every track.
+        let cheap = filter.is_empty();
         let found = service(ctx)
-            .read(move |c| c.similar(&seed, first, &filter))
+            .read_sized(cheap, move |c| c.similar(&seed, first, &filter))
             .await
             .api()?
             .api()?;
