@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use async_graphql::{Request, Variables};
 use serde_json::{json, Value};
-use timbre::api::{self, Limits, RecommendSettings, SchemaOptions, Shutdown};
+use timbre::api::{self, Checks, Limits, RecommendSettings, SchemaOptions, Shutdown};
 use timbre::catalog::{Catalog, PlaylistSeed, Seed};
 use timbre::config::Config;
 use timbre::domain::{Feature, RecommendQuery, Seeds, TrackFilter, TrackId};
@@ -283,6 +283,8 @@ async fn main() -> anyhow::Result<()> {
             apq_cache_size: 0,
             shutdown: Shutdown(tokio_util::sync::CancellationToken::new()),
             recommend: RecommendSettings::default(),
+            // As the HTTP endpoint serves it: without extensions.
+            checks: Checks::ByCaller,
         },
     );
     let requests: Vec<(&str, MakeRequest)> = vec![

@@ -11,10 +11,12 @@ use actix_web::{web, App, HttpServer};
 use tokio_util::sync::CancellationToken;
 
 use crate::api::auth::Keyring;
-use crate::api::{self, SchemaOptions, Shutdown};
+use crate::api::{self, Checks, DocumentRules, SchemaOptions, Shutdown};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::http::{self, ClientLimiter, DocumentCache, Endpoint, GraphiQl, Metrics};
+use crate::http::{
+    self, ClientLimiter, DocumentCache, Endpoint, GraphiQl, Metrics, PersistedQueries,
+};
 use crate::ingest::{self, ImportReport, Source};
 use crate::kafka::{self, IngestStatus, InteractionConsumer, KafkaSettings, TrackConsumer};
 use crate::service::{Startup, TrackService};
@@ -133,25 +135,34 @@ impl Application {
     ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(&config.listen)?;
         let address = listener.local_addr()?;
-        let schema = api::schema(
-            Arc::clone(&service),
-            Arc::clone(&ingest),
-            SchemaOptions {
-                limits: config.limits,
-                introspection: config.http.introspection,
-                apq_cache_size: config.http.apq_cache_size,
-                shutdown: Shutdown(shutdown.clone()),
-                recommend: config.recommend,
-            },
-        );
+        let schema = |checks| {
+            api::schema(
+                Arc::clone(&service),
+                Arc::clone(&ingest),
+                SchemaOptions {
+                    limits: config.limits,
+                    introspection: config.http.introspection,
+                    apq_cache_size: config.http.apq_cache_size,
+                    shutdown: Shutdown(shutdown.clone()),
+                    recommend: config.recommend,
+                    checks,
+                },
+            )
+        };
         let metrics = Arc::new(Metrics::new(Arc::clone(&service), Arc::clone(&ingest)));
         let endpoint = web::Data::new(Endpoint {
-            schema,
+            schema: schema(Checks::ByCaller),
+            socket_schema: schema(Checks::InSchema),
             service: Arc::clone(&service),
             keyring: Keyring::new(&config.auth),
             limiter: ClientLimiter::new(config.http.rate_limit),
             metrics: Arc::clone(&metrics),
             documents: DocumentCache::new(config.http.document_cache_size),
+            persisted: PersistedQueries::new(config.http.apq_cache_size),
+            rules: DocumentRules {
+                max_aliases: config.limits.max_aliases,
+                introspection: config.http.introspection,
+            },
             max_body_bytes: config.limits.max_body_bytes,
             metrics_enabled: config.http.metrics,
         });

@@ -166,8 +166,40 @@ impl<T> ApiResult<T> for Result<T, Error> {
     }
 }
 
+/// The code of a validation error: a depth or complexity limit, or a
+/// document that does not fit the schema.
+pub(crate) fn validation_code(err: &ServerError) -> Code {
+    if err.message.contains("nested too deep") || err.message.contains("too complex") {
+        Code::QueryTooComplex
+    } else {
+        Code::GraphqlValidationFailed
+    }
+}
+
+/// Gives every error of an executed `response` a code, for a schema
+/// without the [`super::extension::ErrorCodes`] extension. The request
+/// was parsed (and persisted queries resolved) before execution, so an
+/// error without a code comes from validation, which has no `path`, or
+/// from async-graphql coercing an argument while a field resolved, which
+/// has one; ours always carry a code.
+pub fn code_errors(response: &mut async_graphql::Response) {
+    for err in &mut response.errors {
+        let code = if err.path.is_empty() {
+            validation_code(err)
+        } else {
+            Code::InvalidArgument
+        };
+        add_code(err, code);
+    }
+}
+
 /// Gives `err` the code `code` unless it already has one.
 pub(crate) fn ensure_code(mut err: ServerError, code: Code) -> ServerError {
+    add_code(&mut err, code);
+    err
+}
+
+fn add_code(err: &mut ServerError, code: Code) {
     let has_code = err
         .extensions
         .as_ref()
@@ -177,5 +209,34 @@ pub(crate) fn ensure_code(mut err: ServerError, code: Code) -> ServerError {
             .get_or_insert_with(Default::default)
             .set("code", code.as_str());
     }
-    err
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_graphql::{PathSegment, Response};
+
+    #[test]
+    fn errors_out_of_an_extension_free_schema_get_the_stage_s_code() {
+        let mut coerced = ServerError::new("Invalid value for argument \"first\"", None);
+        coerced.path = vec![PathSegment::Field("similar".into())];
+        let ours = ensure_code(ServerError::new("no such track", None), Code::TrackNotFound);
+        let mut response = Response::from_errors(vec![
+            ServerError::new("Unknown field \"nope\" on type \"QueryRoot\".", None),
+            ServerError::new("Query is nested too deep.", None),
+            coerced,
+            ours,
+        ]);
+        code_errors(&mut response);
+        let codes: Vec<_> = response.errors.iter().filter_map(Code::of).collect();
+        assert_eq!(
+            codes,
+            [
+                Code::GraphqlValidationFailed,
+                Code::QueryTooComplex,
+                Code::InvalidArgument,
+                Code::TrackNotFound
+            ]
+        );
+    }
 }

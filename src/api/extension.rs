@@ -1,4 +1,6 @@
-//! async-graphql extensions: [`ErrorCodes`] gives every error a code,
+//! async-graphql extensions, for the schema served over WebSocket (the HTTP
+//! layer does the same work around an extension-free schema, see
+//! [`super::Checks`]): [`ErrorCodes`] gives every error a code,
 //! including the ones async-graphql raises itself (syntax, validation,
 //! limits, argument coercion, persisted queries), so that clients can always
 //! branch on `extensions.code`; [`DocumentRules`] refuses documents with
@@ -16,7 +18,7 @@ use async_graphql::extensions::{
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Request, Response, ServerError, ServerResult, ValidationResult, Variables};
 
-use super::error::{ensure_code, Code};
+use super::error::{ensure_code, validation_code, Code};
 
 /// Factory of [`ErrorCodes`].
 pub struct ErrorCodes;
@@ -68,13 +70,7 @@ impl Extension for ErrorCodes {
             errors
                 .into_iter()
                 .map(|e| {
-                    let limit =
-                        e.message.contains("nested too deep") || e.message.contains("too complex");
-                    let code = if limit {
-                        Code::QueryTooComplex
-                    } else {
-                        Code::GraphqlValidationFailed
-                    };
+                    let code = validation_code(&e);
                     ensure_code(e, code)
                 })
                 .collect()
@@ -122,7 +118,21 @@ impl Extension for DocumentRules {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
-        let aliases = count_aliases(&document);
+        self.check(&document)?;
+        Ok(document)
+    }
+}
+
+impl DocumentRules {
+    /// Refuses `document` when it breaks a rule, with the error's code.
+    /// The extension runs it inside the schema; the HTTP layer, whose
+    /// schema has no extensions, runs it itself.
+    ///
+    /// # Errors
+    /// `QUERY_TOO_COMPLEX` for too many aliases, `GRAPHQL_VALIDATION_FAILED`
+    /// for introspection where it is switched off.
+    pub fn check(&self, document: &ExecutableDocument) -> ServerResult<()> {
+        let aliases = count_aliases(document);
         if aliases > self.max_aliases {
             return Err(ensure_code(
                 ServerError::new(
@@ -135,13 +145,13 @@ impl Extension for DocumentRules {
                 Code::QueryTooComplex,
             ));
         }
-        if !self.introspection && asks_for_introspection(&document) {
+        if !self.introspection && asks_for_introspection(document) {
             return Err(ensure_code(
                 ServerError::new("introspection is switched off on this server", None),
                 Code::GraphqlValidationFailed,
             ));
         }
-        Ok(document)
+        Ok(())
     }
 }
 

@@ -61,6 +61,7 @@ impl Default for RecommendSettings {
         RecommendSettings { blend_weight: 0.9 }
     }
 }
+pub use extension::DocumentRules;
 pub use subscription::{Shutdown, SubscriptionRoot};
 
 /// The schema type served by timbre.
@@ -108,6 +109,23 @@ pub struct SchemaOptions {
     pub shutdown: Shutdown,
     /// How recommendations blend their signals.
     pub recommend: RecommendSettings,
+    /// Who runs persisted queries, the document rules and error coding.
+    pub checks: Checks,
+}
+
+/// Where the work around execution happens: persisted queries, the
+/// document rules ([`DocumentRules`]) and giving every error a code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checks {
+    /// In the schema, as async-graphql extensions: for transports that
+    /// hand whole requests to the schema (WebSocket subscriptions).
+    InSchema,
+    /// In the caller, around an extension-free schema: the HTTP endpoint
+    /// ([`crate::http`]). An extension, even one that only codes errors,
+    /// puts every field's resolution through async-graphql's boxed
+    /// extension chain; without it `similar` served about 40 % more
+    /// requests per second under HTTP load (BENCHMARKS.md).
+    ByCaller,
 }
 
 /// Builds the schema over `service`, reporting on `ingest`.
@@ -128,20 +146,24 @@ pub fn schema(
     .data(options.shutdown)
     .data(options.recommend)
     .limit_depth(limits.max_depth)
-    .limit_complexity(limits.max_complexity)
+    .limit_complexity(limits.max_complexity);
+    if !options.introspection {
+        builder = builder.disable_introspection();
+    }
+    if options.checks == Checks::ByCaller {
+        return builder.finish();
+    }
     // ErrorCodes first: it wraps the others and codes their errors.
-    .extension(extension::ErrorCodes)
-    .extension(extension::DocumentRules {
-        max_aliases: limits.max_aliases,
-        introspection: options.introspection,
-    });
+    builder = builder
+        .extension(extension::ErrorCodes)
+        .extension(DocumentRules {
+            max_aliases: limits.max_aliases,
+            introspection: options.introspection,
+        });
     if options.apq_cache_size > 0 {
         builder = builder.extension(ApolloPersistedQueries::new(LruCacheStorage::new(
             options.apq_cache_size,
         )));
-    }
-    if !options.introspection {
-        builder = builder.disable_introspection();
     }
     builder.finish()
 }

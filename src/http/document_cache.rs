@@ -6,8 +6,10 @@
 use std::num::NonZeroUsize;
 
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument};
-use async_graphql::Request;
+use async_graphql::{Request, ServerError};
 use parking_lot::Mutex;
+
+use crate::api::error::{ensure_code, Code};
 
 /// Longest document kept; longer ones are parsed every time, so a client
 /// cannot fill the cache with a few huge texts.
@@ -27,36 +29,44 @@ impl DocumentCache {
     }
 
     /// Gives `request` its parsed document, from the cache or by parsing
-    /// (a document that does not parse is left for execution to report),
-    /// and returns the name of the operation it runs, for metrics: the one
-    /// it names, or the only one the document holds.
-    pub fn prepare(&self, request: &mut Request) -> Option<String> {
-        if request.query.is_empty() {
-            return request.operation_name.clone(); // a persisted query, by hash
-        }
-        let cacheable = self
-            .documents
-            .as_ref()
-            .filter(|_| request.query.len() <= MAX_DOCUMENT_BYTES);
-        let cached = cacheable.and_then(|c| c.lock().get(&request.query).cloned());
-        match cached {
-            Some(document) => request.set_parsed_query(document),
-            None => {
-                let parsed = request.parsed_query().ok().cloned();
-                if let (Some(cache), Some(document)) = (cacheable, parsed) {
-                    cache.lock().put(request.query.clone(), document);
+    /// (a persisted query comes parsed already), and returns the name of
+    /// the operation it runs, for metrics: the one it names, or the only
+    /// one the document holds.
+    ///
+    /// # Errors
+    /// `GRAPHQL_PARSE_FAILED` for a document that does not parse (not kept).
+    pub fn prepare(&self, request: &mut Request) -> Result<Option<String>, ServerError> {
+        if !request.query.is_empty() {
+            let cacheable = self
+                .documents
+                .as_ref()
+                .filter(|_| request.query.len() <= MAX_DOCUMENT_BYTES);
+            let cached = cacheable.and_then(|c| c.lock().get(&request.query).cloned());
+            match cached {
+                Some(document) => request.set_parsed_query(document),
+                None => {
+                    let document = request
+                        .parsed_query()
+                        .map_err(|e| ensure_code(e, Code::GraphqlParseFailed))?;
+                    if let Some(cache) = cacheable {
+                        let document = document.clone();
+                        cache.lock().put(request.query.clone(), document);
+                    }
                 }
             }
         }
         if request.operation_name.is_some() {
-            return request.operation_name.clone();
+            return Ok(request.operation_name.clone());
         }
-        match &request.parsed_query().ok()?.operations {
+        let document = request
+            .parsed_query()
+            .map_err(|e| ensure_code(e, Code::GraphqlParseFailed))?;
+        Ok(match &document.operations {
             DocumentOperations::Multiple(ops) if ops.len() == 1 => {
                 ops.keys().next().map(|name| name.to_string())
             }
             _ => None,
-        }
+        })
     }
 }
 
@@ -68,14 +78,15 @@ mod tests {
     fn a_document_is_parsed_once_and_named() {
         let cache = DocumentCache::new(2);
         let mut first = Request::new("query Named { a }");
-        assert_eq!(cache.prepare(&mut first).as_deref(), Some("Named"));
+        assert_eq!(cache.prepare(&mut first).unwrap().as_deref(), Some("Named"));
         let mut again = Request::new("query Named { a }");
-        assert_eq!(cache.prepare(&mut again).as_deref(), Some("Named"));
+        assert_eq!(cache.prepare(&mut again).unwrap().as_deref(), Some("Named"));
         assert_eq!(cache.documents.as_ref().unwrap().lock().len(), 1);
         let mut anonymous = Request::new("{ a }");
-        assert_eq!(cache.prepare(&mut anonymous), None);
+        assert_eq!(cache.prepare(&mut anonymous).unwrap(), None);
         let mut broken = Request::new("{ a ");
-        assert_eq!(cache.prepare(&mut broken), None);
+        let err = cache.prepare(&mut broken).unwrap_err();
+        assert_eq!(Code::of(&err), Some(Code::GraphqlParseFailed));
         assert_eq!(
             cache.documents.as_ref().unwrap().lock().len(),
             2,

@@ -190,8 +190,8 @@ impl Params {
     }
 }
 
-/// Refuses a mutation sent with GET (before anything runs). A document that
-/// does not parse is left to execution, which reports it with its code.
+/// Refuses a mutation sent with GET (before anything runs); the document
+/// has been parsed by then.
 ///
 /// # Errors
 /// 405 for a mutation.

@@ -15,10 +15,11 @@ use serde_json::json;
 
 use super::document_cache::DocumentCache;
 use super::graphql_http::{self, negotiate, MediaType, Params, Refusal};
+use super::persisted::PersistedQueries;
 use super::{ClientLimiter, Metrics};
 use crate::api::auth::{Caller, Keyring, Transport};
 use crate::api::error::Code;
-use crate::api::{self, TimbreSchema};
+use crate::api::{self, DocumentRules, TimbreSchema};
 use crate::kafka::IngestStatus;
 use crate::service::TrackService;
 
@@ -28,12 +29,20 @@ pub struct GraphiQl(pub bool);
 
 /// Everything the GraphQL endpoint needs, shared by every worker.
 pub struct Endpoint {
+    /// The schema without extensions ([`api::Checks::ByCaller`]): this
+    /// module resolves persisted queries, checks the document rules and
+    /// codes errors around it.
     pub schema: TimbreSchema,
+    /// The schema for WebSocket subscriptions, which does that work in
+    /// extensions ([`api::Checks::InSchema`]).
+    pub socket_schema: TimbreSchema,
     pub service: Arc<TrackService>,
     pub keyring: Keyring,
     pub limiter: ClientLimiter,
     pub metrics: Arc<Metrics>,
     pub documents: DocumentCache,
+    pub persisted: PersistedQueries,
+    pub rules: DocumentRules,
     pub max_body_bytes: usize,
     pub metrics_enabled: bool,
 }
@@ -223,14 +232,10 @@ async fn graphql_get(request: HttpRequest, endpoint: web::Data<Endpoint>) -> Htt
         Err(response) => return *response,
     };
     let params = Params::from_query_string(request.query_string()).and_then(Params::into_request);
-    let mut graphql = match params {
-        Ok(graphql) => graphql,
-        Err(refusal) => return refuse(&refusal, media),
-    };
-    if let Err(refusal) = graphql_http::refuse_get_mutation(&mut graphql) {
-        return refuse(&refusal, media);
+    match params {
+        Ok(graphql) => execute(&endpoint, graphql, caller, Transport::Get, media).await,
+        Err(refusal) => refuse(&refusal, media),
     }
-    execute(&endpoint, graphql, caller, Transport::Get, media).await
 }
 
 /// Reads the body, refusing it as soon as it is known to exceed `limit`.
@@ -267,13 +272,24 @@ async fn execute(
     media: MediaType,
 ) -> HttpResponse {
     let started = Instant::now();
-    let operation = endpoint.documents.prepare(&mut graphql);
-    let mut graphql = graphql.data(caller).data(transport);
-    if endpoint.service.store().serves_metadata() {
-        // Only MongoDB's metadata goes through the DataLoader (api/loader.rs).
-        graphql = graphql.data(api::loader(Arc::clone(&endpoint.service)));
-    }
-    let response = endpoint.schema.execute(graphql).await;
+    let (operation, response) = match prepare(endpoint, &mut graphql) {
+        Ok(operation) => {
+            if transport == Transport::Get {
+                if let Err(refusal) = graphql_http::refuse_get_mutation(&mut graphql) {
+                    return refuse(&refusal, media);
+                }
+            }
+            let mut graphql = graphql.data(caller).data(transport);
+            if endpoint.service.store().serves_metadata() {
+                // Only MongoDB's metadata goes through the DataLoader (api/loader.rs).
+                graphql = graphql.data(api::loader(Arc::clone(&endpoint.service)));
+            }
+            let mut response = endpoint.schema.execute(graphql).await;
+            api::error::code_errors(&mut response);
+            (operation, response)
+        }
+        Err(error) => (None, async_graphql::Response::from_errors(vec![error])),
+    };
     endpoint.metrics.observe_operation(
         operation.as_deref(),
         started.elapsed(),
@@ -285,6 +301,24 @@ async fn execute(
     );
     let (status, body) = graphql_http::render(&response, media);
     reply(status, media, body)
+}
+
+/// What the schema's extensions would do before execution: a persisted
+/// query resolved, the document parsed (or taken from the cache), the
+/// document rules checked. Returns the operation's name, for metrics.
+///
+/// # Errors
+/// The request's one error, with its code; nothing has run.
+fn prepare(
+    endpoint: &Endpoint,
+    graphql: &mut async_graphql::Request,
+) -> Result<Option<String>, async_graphql::ServerError> {
+    endpoint.persisted.resolve(graphql)?;
+    let operation = endpoint.documents.prepare(graphql)?;
+    if let Ok(document) = graphql.parsed_query() {
+        endpoint.rules.check(document)?;
+    }
+    Ok(operation)
 }
 
 /// Subscriptions over WebSocket (`graphql-transport-ws` or `graphql-ws`).
@@ -299,7 +333,7 @@ async fn subscriptions(
     data.insert(api::loader(Arc::clone(&endpoint.service)));
     data.insert(Transport::WebSocket);
     let keyring = endpoint.keyring.clone();
-    GraphQLSubscription::new(endpoint.schema.clone())
+    GraphQLSubscription::new(endpoint.socket_schema.clone())
         .with_data(data)
         .on_connection_init(move |init| async move {
             let mut data = async_graphql::Data::default();
