@@ -42,9 +42,12 @@ RUST_LOG=warn TIMBRE_WORKERS=1 TIMBRE_HTTP__RATE_LIMIT__PER_SECOND=0 \
 pids+=($!)
 wait_up "http://127.0.0.1:$timbre_port/graphql"
 
+# Documents with variables, as GraphQL clients send them (Apollo, Relay and
+# urql never splice values into the text): the server parses each document
+# once (http.document_cache_size) whatever the seed.
 declare -A queries=(
-  [similar]='{"query":"{ similar(trackId: \"SEED\", first: 10) { score track { id name artists } } }"}'
-  [recommend]='{"query":"{ recommend(input: {seeds: {trackIds: [\"SEED\"]}, avoid: {genres: [\"rap\"]}, shift: {energy: 0.1}, first: 10}) { score because { kind } track { id name artists } } }"}'
+  [similar]='{"query":"query Similar($id: ID!) { similar(trackId: $id, first: 10) { score track { id name artists } } }","variables":{"id":"SEED"}}'
+  [recommend]='{"query":"query Recommend($id: ID!) { recommend(input: {seeds: {trackIds: [$id]}, avoid: {genres: [\"rap\"]}, shift: {energy: 0.1}, first: 10}) { score because { kind } track { id name artists } } }","variables":{"id":"SEED"}}'
 )
 seed=$(head -1 "$out/ids.txt")
 

@@ -157,8 +157,10 @@ impl RecommendQueries {
     ) -> async_graphql::Result<Vec<RecommendedTrack>> {
         let max_page = ctx.data_unchecked::<Limits>().max_page_size;
         let query = input.into_domain(max_page).api()?;
-        let found = service(ctx)
-            .read(move |c| c.recommend(&query))
+        let service = service(ctx);
+        let cheap = service.read_now(|c| c.recommend_is_cheap(&query));
+        let found = service
+            .read_sized(cheap, move |c| c.recommend(&query))
             .await
             .api()?
             .api()?;

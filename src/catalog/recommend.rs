@@ -97,6 +97,27 @@ pub struct Taste {
 }
 
 impl Catalog {
+    /// Whether [`Catalog::recommend`] will be a graph walk from known seed
+    /// points, a few hundred microseconds: no filter (which can turn the
+    /// search into a scan of every track) and no album, artist or genre
+    /// seed whose centroid is not cached yet (finding its tracks scans the
+    /// catalog). The API runs cheap calls on the calling thread and the
+    /// others on the blocking pool.
+    pub fn recommend_is_cheap(&self, query: &RecommendQuery) -> bool {
+        let groups = self.groups.lock();
+        let cached = |kind: SeedKind, names: &[String]| {
+            names
+                .iter()
+                .all(|n| groups.contains_key(&(kind, n.trim().to_lowercase())))
+        };
+        query.filter.is_empty()
+            && [&query.seeds, &query.avoid].iter().all(|s| {
+                cached(SeedKind::Album, &s.albums)
+                    && cached(SeedKind::Artist, &s.artists)
+                    && cached(SeedKind::Genre, &s.genres)
+            })
+    }
+
     /// Recommendations for a request; see the module documentation.
     ///
     /// # Errors

@@ -470,3 +470,30 @@ fn seeds_and_negative_seeds_are_never_returned() {
         assert!(!found.contains(&id(seed)));
     }
 }
+
+#[test]
+fn a_call_is_cheap_once_its_group_seeds_are_cached_and_while_it_has_no_filter() {
+    let catalog = build(ladder(10));
+    let by_artist = query(
+        Seeds {
+            artists: vec!["Artist 3".into()],
+            ..Default::default()
+        },
+        3,
+    );
+    assert!(catalog.recommend_is_cheap(&query(by_tracks(&[2]), 3)));
+    assert!(
+        !catalog.recommend_is_cheap(&by_artist),
+        "the artist's centroid needs a scan"
+    );
+    catalog.recommend(&by_artist).unwrap();
+    assert!(catalog.recommend_is_cheap(&by_artist), "now it is cached");
+    let filtered = RecommendQuery {
+        filter: TrackFilter {
+            genres: vec!["pop".into()],
+            ..Default::default()
+        },
+        ..by_artist
+    };
+    assert!(!catalog.recommend_is_cheap(&filtered));
+}
