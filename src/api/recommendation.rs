@@ -84,7 +84,7 @@ impl SimilarTrack {
 impl Explanation {
     /// The explanation of a search result.
     pub fn of(n: &Neighbour) -> Self {
-        let e = &n.explanation;
+        let e = &n.explanation();
         Explanation {
             closest: e.closest(3).iter().map(Comparison::from).collect(),
             farthest: e.farthest(3).iter().map(Comparison::from).collect(),

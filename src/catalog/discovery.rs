@@ -124,7 +124,7 @@ fn reason(score: f32, tracks: &[Neighbour]) -> String {
         .map(|a| format!(" by {a}"))
         .unwrap_or_default();
     let alike: Vec<String> = best
-        .explanation
+        .explanation()
         .closest(2)
         .iter()
         .map(|c| c.feature.to_string())

@@ -35,7 +35,8 @@ pub struct Catalog {
     /// Every id in order, for stable listing pages.
     order: BTreeSet<TrackId>,
     index: VectorIndex<TrackId>,
-    space: FeatureSpace,
+    /// Shared with search results, which explain themselves on demand.
+    space: Arc<FeatureSpace>,
     /// Genre profiles per level, computed on first use after a write.
     profiles: Mutex<HashMap<GenreLevel, Arc<Vec<GenreProfile>>>>,
     /// Playlist co-occurrence, computed on first use after a write.
@@ -121,7 +122,7 @@ impl Catalog {
             order: tracks.iter().map(|t| t.id).collect(),
             tracks: tracks.into_iter().map(|t| (t.id, Arc::new(t))).collect(),
             index,
-            space,
+            space: Arc::new(space),
             profiles: Mutex::default(),
             playlists: Mutex::default(),
             groups: Mutex::default(),
@@ -411,6 +412,7 @@ pub(crate) mod tests {
         let gone = tracks.pop().unwrap();
         tracks[0].features.energy = 0.9;
         let Catalog { index, space, .. } = catalog;
+        let space = Arc::unwrap_or_clone(space);
         let (catalog, reconciled) = Catalog::from_snapshot(tracks, index, space).unwrap();
         assert_eq!(
             reconciled,

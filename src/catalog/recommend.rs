@@ -24,9 +24,7 @@ use std::sync::Arc;
 use crate::domain::feature::FEATURE_COUNT;
 use crate::domain::feature_space::{distance, score};
 use crate::domain::recommend::{rerank, Candidate};
-use crate::domain::{
-    Explanation, Feature, FeatureValues, RecommendQuery, Seeds, Track, TrackFilter, TrackId,
-};
+use crate::domain::{Feature, FeatureValues, RecommendQuery, Seeds, Track, TrackFilter, TrackId};
 use crate::error::{Error, Result};
 
 use super::{Catalog, Neighbour};
@@ -286,15 +284,13 @@ impl Catalog {
             .iter()
             .min_by(|a, b| distance(vector, &a.vector).total_cmp(&distance(vector, &b.vector)))
             .expect("a taste has at least one point");
-        let explanation: Explanation = self
-            .space
-            .compare(&nearest.values, &track.features.values());
         Recommendation {
             neighbour: Neighbour {
                 track: Arc::clone(track),
                 distance: d,
                 score: score(d),
-                explanation,
+                seed: nearest.values,
+                space: Arc::clone(&self.space),
             },
             because: nearest.seed.clone(),
         }

@@ -69,11 +69,11 @@ fn min(xs: &[f32]) -> f32 {
 }
 
 /// The explanation's comparison of `feature`.
-fn compared(r: &Recommendation, feature: Feature) -> &crate::domain::FeatureComparison {
+fn compared(r: &Recommendation, feature: Feature) -> crate::domain::FeatureComparison {
     r.neighbour
-        .explanation
+        .explanation()
         .comparisons
-        .iter()
+        .into_iter()
         .find(|c| c.feature == feature)
         .unwrap_or_else(|| panic!("{feature} is not explained"))
 }
