@@ -56,6 +56,9 @@ pub struct TrackService {
     events: tokio::sync::broadcast::Sender<CatalogEvent>,
     /// Whether a graph catch-up task is running (at most one at a time).
     catching_up: Arc<AtomicBool>,
+    /// Whether the server answers requests: graph catch-ups then leave
+    /// them a core. Before (imports, a rebuild at start) they take all.
+    serving: Arc<AtomicBool>,
 }
 
 /// A change that has become visible to queries: published after the store
@@ -113,6 +116,7 @@ impl TrackService {
             health: parking_lot::Mutex::default(),
             events: tokio::sync::broadcast::channel(EVENT_BUFFER).0,
             catching_up: Arc::default(),
+            serving: Arc::default(),
         };
         if let IndexOrigin::Rebuilt { .. } = origin {
             service.save_snapshot().await?;
@@ -399,6 +403,7 @@ impl TrackService {
         }
         let catalog = Arc::clone(&self.catalog);
         let running = Arc::clone(&self.catching_up);
+        let serving = Arc::clone(&self.serving);
         tokio::spawn(async move {
             loop {
                 let job = catalog.write().graph_catch_up();
@@ -418,8 +423,9 @@ impl TrackService {
                 };
                 let started = Instant::now();
                 let inserted = job.len();
+                let spare_a_core = serving.load(Ordering::Acquire);
                 match tokio::task::spawn_blocking(move || {
-                    job.run();
+                    job.run(spare_a_core);
                     job
                 })
                 .await
@@ -485,6 +491,12 @@ impl TrackService {
                 return Ok(());
             }
         }
+    }
+
+    /// Marks the service as answering requests: from now on, graph
+    /// catch-ups leave a core to them.
+    pub fn start_serving(&self) {
+        self.serving.store(true, Ordering::Release);
     }
 
     /// Runs `f` with read access to the catalog on the blocking pool.

@@ -134,6 +134,7 @@ impl Application {
         shutdown: CancellationToken,
     ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(&config.listen)?;
+        service.start_serving();
         let address = listener.local_addr()?;
         let schema = |checks| {
             api::schema(

@@ -27,16 +27,16 @@ pub struct GraphCatchUp {
 }
 
 impl GraphCatchUp {
-    /// Inserts the vectors into the graph on every core but one (on at
-    /// least one): the catch-up runs while the writes it trails go on, and
-    /// taking every core would slow those writes down, which is what
-    /// deferring the graph is for. Searches meanwhile walk the frozen copy
-    /// and scan the tail, so they neither wait nor miss anything.
-    pub fn run(&self) {
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .saturating_sub(1)
-            .max(1);
+    /// Inserts the vectors into the graph on every core, or with
+    /// `spare_a_core` on every core but one (on at least one): a catch-up
+    /// that runs while the server takes writes and queries leaves them a
+    /// core, which is what deferring the graph is for; one that runs while
+    /// nothing else does (an import, a rebuild before the server listens)
+    /// takes them all. Searches meanwhile walk the frozen copy and scan the
+    /// tail, so they neither wait nor miss anything.
+    pub fn run(&self, spare_a_core: bool) {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = cores.saturating_sub(usize::from(spare_a_core)).max(1);
         match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
             Ok(pool) => pool.install(|| self.run_here()),
             Err(_) => self.run_here(),
@@ -659,7 +659,7 @@ mod tests {
             .append_many([(20_000u64, &[0.5f32, 0.5][..])])
             .unwrap();
         assert!(!index.flush() && index.unclaimed() == 1);
-        job.run();
+        job.run(false);
         assert!(index.caught_up(job));
         assert_eq!(find(&index), 11_500);
         assert!(index.flush());
@@ -681,7 +681,7 @@ mod tests {
             index.remove(&key);
         }
         index.compact();
-        job.run();
+        job.run(false);
         assert!(!index.caught_up(job));
         assert!(index.flush());
         assert_eq!(index.search(&[3.0, 3.0], 1, None).unwrap()[0].key, 500);
