@@ -50,6 +50,10 @@ declare -A queries=(
   [recommend]='{"query":"query Recommend($id: ID!) { recommend(input: {seeds: {trackIds: [$id]}, avoid: {genres: [\"rap\"]}, shift: {energy: 0.1}, first: 10}) { score because { kind } track { id name artists } } }","variables":{"id":"SEED"}}'
 )
 seed=$(head -1 "$out/ids.txt")
+# The hypervisor's steal time over the run says how much of the noise came
+# from outside this machine.
+steal() { awk '/^cpu / {print $9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat; }
+steal_before=$(steal)
 
 run() { # name url connections delay_ms repeat query
   IDS="$out/ids.txt" QUERY="$6" DELAY_MS="$4" taskset -c 1 \
@@ -78,3 +82,6 @@ for op in similar recommend; do
   python3 bench/server/summary.py "$out" "$op" "$(cat "$out/$op.bytes")"
   echo
 done
+read -r s0 t0 <<<"$steal_before"
+read -r s1 t1 <<<"$(steal)"
+echo "host steal time during the run: $(( 100 * (s1 - s0) / (t1 - t0 + 1) ))% of CPU time"

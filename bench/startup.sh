@@ -40,8 +40,8 @@ bin=target/release/timbre
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 now() { date +%s.%N; }
 
-# serve DATA: starts the server, waits for /healthz, prints seconds taken;
-# leaves the pid in $server_pid and the port in $server_port.
+# serve DATA: starts the server and waits for /healthz; sets $took (seconds),
+# $server_pid and $server_port. (Not run in $(...): the pid must reach us.)
 serve() {
   server_port=$(port)
   local started
@@ -52,7 +52,7 @@ serve() {
     kill -0 "$server_pid" 2>/dev/null || { cat "$cache/serve.log" >&2; return 1; }
     sleep 0.05
   done
-  python3 -c "print(f'{$(now) - $started:.2f}')"
+  took=$(python3 -c "print(f'{$(now) - $started:.2f}')")
 }
 stop() { kill -TERM "$server_pid"; wait "$server_pid" || true; }
 summary() { python3 -c 'import statistics,sys; v=sorted(map(float,sys.argv[1:])); print(f"{statistics.median(v):.2f} s ({v[0]:.2f}..{v[-1]:.2f}), {len(v)} runs")' "$@"; }
@@ -73,11 +73,12 @@ measure() { # NAME CSV REBUILD_REPEAT
   fi
   local times=()
   for _ in $(seq 1 "$repeat"); do
-    times+=("$(serve "$data")")
+    serve "$data"
+    times+=("$took")
     stop
   done
   echo "start-up from the snapshot: $(summary "${times[@]}")"
-  serve "$data" >/dev/null
+  serve "$data"
   curl -fs -H 'content-type: application/json' "http://127.0.0.1:$server_port/graphql" \
     -d '{"query":"{ genres { name } g: similar(features: {energy: 0.5}, first: 10) { score } t: tracks(first: 10) { totalCount } }"}' >/dev/null
   local rss hwm
@@ -97,7 +98,8 @@ PY
   times=()
   for _ in $(seq 1 "$rebuilds"); do
     rm -rf "$data/index"
-    times+=("$(serve "$data")")
+    serve "$data"
+    times+=("$took")
     stop
   done
   echo "start-up with a rebuild: $(summary "${times[@]}")"
