@@ -38,6 +38,11 @@ impl EmbeddedStore {
     /// [`StoreError::Unavailable`] when the directory or file cannot be
     /// created or opened.
     pub fn open(data_dir: &Path) -> Result<Self> {
+        // redb's page cache; its default is 1 GiB. The catalog holds every
+        // track in memory, so the store is read in full once, at start, and
+        // then only written: a large cache kept pages of that first read
+        // for nothing (the 1M-track server's resident size, bench/startup.sh).
+        const CACHE_BYTES: usize = 32 << 20;
         std::fs::create_dir_all(data_dir).map_err(|e| {
             StoreError::Unavailable(format!(
                 "cannot create data directory {}: {e}",
@@ -45,12 +50,17 @@ impl EmbeddedStore {
             ))
         })?;
         let path = data_dir.join(FILE_NAME);
-        let db = Database::create(&path).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => {
-                StoreError::Locked(path.display().to_string())
-            }
-            other => StoreError::Unavailable(format!("cannot open {}: {other}", path.display())),
-        })?;
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)
+            .map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => {
+                    StoreError::Locked(path.display().to_string())
+                }
+                other => {
+                    StoreError::Unavailable(format!("cannot open {}: {other}", path.display()))
+                }
+            })?;
         let txn = db.begin_write().map_err(backend)?;
         txn.open_table(TRACKS).map_err(backend)?;
         txn.open_table(SIGNALS).map_err(backend)?;
