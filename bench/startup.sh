@@ -36,6 +36,9 @@ cache="${TIMBRE_CACHE:-$HOME/.cache/timbre}/bench-startup"
 mkdir -p "$cache"
 cargo build --release --quiet --bin timbre
 bin=target/release/timbre
+server_pid=
+# A server left running would hold the data directory's lock for the next run.
+trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true' EXIT
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 now() { date +%s.%N; }
@@ -54,7 +57,7 @@ serve() {
   done
   took=$(python3 -c "print(f'{$(now) - $started:.2f}')")
 }
-stop() { kill -TERM "$server_pid"; wait "$server_pid" || true; }
+stop() { kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=; }
 summary() { python3 -c 'import statistics,sys; v=sorted(map(float,sys.argv[1:])); print(f"{statistics.median(v):.2f} s ({v[0]:.2f}..{v[-1]:.2f}), {len(v)} runs")' "$@"; }
 
 measure() { # NAME CSV REBUILD_REPEAT
