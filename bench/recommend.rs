@@ -280,7 +280,7 @@ async fn main() -> anyhow::Result<()> {
         SchemaOptions {
             limits: Limits::default(),
             introspection: false,
-            apq_cache_size: 0,
+            persisted: None,
             shutdown: Shutdown(tokio_util::sync::CancellationToken::new()),
             recommend: RecommendSettings::default(),
             // As the HTTP endpoint serves it: without extensions.

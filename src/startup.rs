@@ -8,6 +8,7 @@ use std::sync::Arc;
 use actix_cors::Cors;
 use actix_web::middleware::{from_fn, Condition};
 use actix_web::{web, App, HttpServer};
+use async_graphql::extensions::apollo_persisted_queries::LruCacheStorage;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::auth::Keyring;
@@ -136,6 +137,9 @@ impl Application {
         let listener = TcpListener::bind(&config.listen)?;
         service.start_serving();
         let address = listener.local_addr()?;
+        // One store of persisted queries for both transports.
+        let persisted = (config.http.apq_cache_size > 0)
+            .then(|| LruCacheStorage::new(config.http.apq_cache_size));
         let schema = |checks| {
             api::schema(
                 Arc::clone(&service),
@@ -143,7 +147,7 @@ impl Application {
                 SchemaOptions {
                     limits: config.limits,
                     introspection: config.http.introspection,
-                    apq_cache_size: config.http.apq_cache_size,
+                    persisted: persisted.clone(),
                     shutdown: Shutdown(shutdown.clone()),
                     recommend: config.recommend,
                     checks,
@@ -159,7 +163,7 @@ impl Application {
             limiter: ClientLimiter::new(config.http.rate_limit),
             metrics: Arc::clone(&metrics),
             documents: DocumentCache::new(config.http.document_cache_size),
-            persisted: PersistedQueries::new(config.http.apq_cache_size),
+            persisted: PersistedQueries::new(persisted.clone()),
             rules: DocumentRules {
                 max_aliases: config.limits.max_aliases,
                 introspection: config.http.introspection,

@@ -102,9 +102,9 @@ pub struct SchemaOptions {
     pub limits: Limits,
     /// Answer introspection queries (`__schema`, `__type`).
     pub introspection: bool,
-    /// Automatic persisted queries kept, most recently used first; 0 turns
-    /// APQ off.
-    pub apq_cache_size: usize,
+    /// The store of automatic persisted queries, shared with the HTTP
+    /// endpoint (`http::PersistedQueries`); `None` turns APQ off.
+    pub persisted: Option<LruCacheStorage>,
     /// Ends subscriptions when the server shuts down.
     pub shutdown: Shutdown,
     /// How recommendations blend their signals.
@@ -160,10 +160,8 @@ pub fn schema(
             max_aliases: limits.max_aliases,
             introspection: options.introspection,
         });
-    if options.apq_cache_size > 0 {
-        builder = builder.extension(ApolloPersistedQueries::new(LruCacheStorage::new(
-            options.apq_cache_size,
-        )));
+    if let Some(documents) = options.persisted {
+        builder = builder.extension(ApolloPersistedQueries::new(documents));
     }
     builder.finish()
 }

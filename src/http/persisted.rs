@@ -7,27 +7,26 @@
 //! Documents are kept parsed, by hash, so a persisted request skips the
 //! parser too. The hash of a registered document is checked, so no client
 //! can file a document under another document's hash.
+//!
+//! The store is async-graphql's [`LruCacheStorage`], the same one the
+//! WebSocket schema's APQ extension uses: a document registered over one
+//! transport is found over the other.
 
-use std::num::NonZeroUsize;
-
-use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::extensions::apollo_persisted_queries::{CacheStorage, LruCacheStorage};
 use async_graphql::{Request, ServerError, Value};
-use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
 
 use crate::api::error::{ensure_code, Code};
 
-/// The persisted documents, most recently used first (an LRU cache).
+/// The persisted documents, most recently used first.
 pub struct PersistedQueries {
-    documents: Option<Mutex<lru::LruCache<String, ExecutableDocument>>>,
+    documents: Option<LruCacheStorage>,
 }
 
 impl PersistedQueries {
-    /// Keeps at most `capacity` documents; 0 switches APQ off.
-    pub fn new(capacity: usize) -> Self {
-        PersistedQueries {
-            documents: NonZeroUsize::new(capacity).map(|c| Mutex::new(lru::LruCache::new(c))),
-        }
+    /// Persisted queries kept in `documents`; `None` switches APQ off.
+    pub fn new(documents: Option<LruCacheStorage>) -> Self {
+        PersistedQueries { documents }
     }
 
     /// Acts on the request's `persistedQuery` extension, if any: a request
@@ -40,7 +39,7 @@ impl PersistedQueries {
     /// that does not match the document, or APQ switched off;
     /// `GRAPHQL_PARSE_FAILED` for a document being registered that does
     /// not parse.
-    pub fn resolve(&self, request: &mut Request) -> Result<(), ServerError> {
+    pub async fn resolve(&self, request: &mut Request) -> Result<(), ServerError> {
         let Some(extension) = request.extensions.remove("persistedQuery") else {
             return Ok(());
         };
@@ -58,7 +57,7 @@ impl PersistedQueries {
             ));
         };
         if request.query.is_empty() {
-            let Some(document) = documents.lock().get(hash).cloned() else {
+            let Some(document) = documents.get(hash.to_string()).await else {
                 return Err(ensure_code(
                     ServerError::new("PersistedQueryNotFound", None),
                     Code::PersistedQueryNotFound,
@@ -77,7 +76,7 @@ impl PersistedQueries {
             .parsed_query()
             .map_err(|e| ensure_code(e, Code::GraphqlParseFailed))?
             .clone();
-        documents.lock().put(actual, document);
+        documents.set(actual, document).await;
         Ok(())
     }
 }
@@ -113,25 +112,31 @@ mod tests {
         Code::of(err)
     }
 
-    #[test]
-    fn a_document_registered_with_its_hash_is_found_by_it() {
-        let apq = PersistedQueries::new(4);
+    #[tokio::test]
+    async fn a_document_registered_with_its_hash_is_found_by_it() {
+        let apq = PersistedQueries::new(Some(LruCacheStorage::new(4)));
         let query = "{ genres { name } }";
         let hash = format!("{:x}", Sha256::digest(query.as_bytes()));
-        let err = apq.resolve(&mut with_extension("", &hash)).unwrap_err();
+        let err = apq
+            .resolve(&mut with_extension("", &hash))
+            .await
+            .unwrap_err();
         assert_eq!(code(&err), Some(Code::PersistedQueryNotFound));
-        apq.resolve(&mut with_extension(query, &hash)).unwrap();
+        apq.resolve(&mut with_extension(query, &hash))
+            .await
+            .unwrap();
         let mut by_hash = with_extension("", &hash);
-        apq.resolve(&mut by_hash).unwrap();
+        apq.resolve(&mut by_hash).await.unwrap();
         assert!(by_hash.parsed_query().is_ok());
         assert!(by_hash.query.is_empty(), "the document came from the cache");
     }
 
-    #[test]
-    fn wrong_hashes_bad_extensions_and_a_switched_off_cache_are_refused() {
-        let apq = PersistedQueries::new(4);
+    #[tokio::test]
+    async fn wrong_hashes_bad_extensions_and_a_switched_off_cache_are_refused() {
+        let apq = PersistedQueries::new(Some(LruCacheStorage::new(4)));
         let err = apq
             .resolve(&mut with_extension("{ genres { name } }", "00"))
+            .await
             .unwrap_err();
         assert_eq!(code(&err), Some(Code::BadRequest));
         assert!(err.message.contains("does not match"), "{}", err.message);
@@ -141,13 +146,16 @@ mod tests {
             Value::from_json(serde_json::json!({"version": 2})).unwrap(),
         );
         assert_eq!(
-            code(&apq.resolve(&mut malformed).unwrap_err()),
+            code(&apq.resolve(&mut malformed).await.unwrap_err()),
             Some(Code::BadRequest)
         );
-        let off = PersistedQueries::new(0);
-        let err = off.resolve(&mut with_extension("", "ab")).unwrap_err();
+        let off = PersistedQueries::new(None);
+        let err = off
+            .resolve(&mut with_extension("", "ab"))
+            .await
+            .unwrap_err();
         assert!(err.message.contains("switched off"), "{}", err.message);
         let mut plain = Request::new("{ a }");
-        off.resolve(&mut plain).unwrap();
+        off.resolve(&mut plain).await.unwrap();
     }
 }

@@ -272,7 +272,7 @@ async fn execute(
     media: MediaType,
 ) -> HttpResponse {
     let started = Instant::now();
-    let (operation, response) = match prepare(endpoint, &mut graphql) {
+    let (operation, response) = match prepare(endpoint, &mut graphql).await {
         Ok(operation) => {
             if transport == Transport::Get {
                 if let Err(refusal) = graphql_http::refuse_get_mutation(&mut graphql) {
@@ -309,11 +309,11 @@ async fn execute(
 ///
 /// # Errors
 /// The request's one error, with its code; nothing has run.
-fn prepare(
+async fn prepare(
     endpoint: &Endpoint,
     graphql: &mut async_graphql::Request,
 ) -> Result<Option<String>, async_graphql::ServerError> {
-    endpoint.persisted.resolve(graphql)?;
+    endpoint.persisted.resolve(graphql).await?;
     let operation = endpoint.documents.prepare(graphql)?;
     if let Ok(document) = graphql.parsed_query() {
         endpoint.rules.check(document)?;
