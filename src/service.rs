@@ -425,6 +425,7 @@ impl TrackService {
                 let inserted = job.len();
                 let spare_a_core = serving.load(Ordering::Acquire);
                 match tokio::task::spawn_blocking(move || {
+                    let mut job = job;
                     job.run(spare_a_core);
                     job
                 })

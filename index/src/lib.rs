@@ -7,15 +7,15 @@
 //! # Layout
 //! - [`params`]: the graph parameters (M, ef_construction, ef_search) with
 //!   documented defaults and validation.
-//! - `graph`: the hnsw_rs graph, built or reloaded; the one place that deals
-//!   with the library's lifetimes.
-//! - `table`: the vectors, one zero-padded row per internal id in one
-//!   allocation, and the squared L2 distance the compiler vectorises.
+//! - `build`: whole graphs built by hnsw_rs on every core and copied into
+//!   the flat layout, after which hnsw_rs's structures are dropped.
+//! - `graph`: the graph as flat `u32` arrays: the beam search that answers
+//!   graph searches and the insert that adds one node.
+//! - `table`: the vectors, one zero-padded row per internal id in shared
+//!   chunks, and the squared L2 distance the compiler vectorises.
 //! - `flat`: exact search by scanning every live vector, the oracle that recall
 //!   is measured against, the fallback for very selective filters, and how
 //!   the pending tail is searched.
-//! - `frozen`: a flat `u32` copy of the graph's links and the beam search
-//!   over it that answers graph searches (hnsw_rs only builds the graph).
 //! - `scratch`: per-thread visited marks and heaps reused by every walk.
 //! - [`VectorIndex`] (`vector_index.rs`): external keys mapped to dense internal
 //!   ids, tombstones for deletes and updates, filtered search, compaction.
@@ -27,9 +27,9 @@
 //! walk (the same predicate that carries the caller's filter), and
 //! [`VectorIndex::compact`] rebuilds the graph once dead ids pile up.
 
+mod build;
 mod error;
 mod flat;
-mod frozen;
 mod graph;
 pub mod params;
 mod scratch;

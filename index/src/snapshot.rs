@@ -1,16 +1,17 @@
 //! Saving an index to a directory and loading it back.
 //!
-//! A snapshot directory holds hnsw_rs's own dump of the graph
-//! (`graph.hnsw.graph`, `graph.hnsw.data`), the vector table
-//! (`vectors.f32`, little-endian) and `manifest.json`: format version,
-//! dimension, parameters, keys in internal-id order, tombstones, a CRC-32 of
-//! every file, and the caller's metadata (timbre stores its feature space
-//! there, so that vectors stay comparable across restarts).
+//! A snapshot directory holds the graph's arrays (`graph.levels`,
+//! `graph.links0`, `graph.upper_start`, `graph.links_up`, little-endian),
+//! the vector table (`vectors.f32`, little-endian, unpadded) and
+//! `manifest.json`: format version, dimension, parameters, the graph's entry
+//! point, keys in internal-id order, tombstones, a CRC-32 of every file, and
+//! the caller's metadata (timbre stores its feature space there, so that
+//! vectors stay comparable across restarts).
 //!
 //! Saving writes a sibling `<dir>.tmp` and renames it into place, so a crash
-//! mid-save leaves the previous snapshot intact. Loading checks the format and
-//! every checksum before handing files to hnsw_rs, which panics on some
-//! malformed input instead of returning an error.
+//! mid-save leaves the previous snapshot intact. Loading checks the format,
+//! every checksum and every link, so a damaged snapshot is an error (and the
+//! server rebuilds), never a panic or a walk off the end of an array.
 
 use std::collections::HashMap;
 use std::fs;
@@ -21,16 +22,20 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::frozen::FrozenGraph;
 use crate::graph::Graph;
 use crate::table::VectorTable;
 use crate::{IndexError, IndexParams, Result, VectorIndex};
 
-/// Bumped whenever the layout of a snapshot directory changes.
-const FORMAT: u32 = 1;
+/// Bumped whenever the layout of a snapshot directory changes. Format 1
+/// held hnsw_rs's own dump of the graph.
+const FORMAT: u32 = 2;
 const MANIFEST: &str = "manifest.json";
 const VECTORS: &str = "vectors.f32";
-const GRAPH_BASENAME: &str = "graph";
+const LEVELS: &str = "graph.levels";
+const LINKS0: &str = "graph.links0";
+const UPPER_START: &str = "graph.upper_start";
+const LINKS_UP: &str = "graph.links_up";
+const FILES: [&str; 5] = [VECTORS, LEVELS, LINKS0, UPPER_START, LINKS_UP];
 
 #[derive(Serialize, Deserialize)]
 struct Manifest<K, M> {
@@ -39,8 +44,8 @@ struct Manifest<K, M> {
     params: IndexParams,
     keys: Vec<K>,
     dead: Vec<u32>,
-    /// Basename of hnsw_rs's dump; `None` for an empty index.
-    graph_basename: Option<String>,
+    /// The graph's entry node and its layer; `None` for an empty graph.
+    entry: Option<(u32, usize)>,
     /// File name → CRC-32 of its bytes.
     checksums: HashMap<String, u32>,
     meta: M,
@@ -59,14 +64,15 @@ impl<K: Clone + Eq + Hash + Serialize + DeserializeOwned> VectorIndex<K> {
     ///
     /// # Errors
     /// [`IndexError::Io`] when a file cannot be written, or
-    /// [`IndexError::Snapshot`] when hnsw_rs fails to dump its graph.
+    /// [`IndexError::Snapshot`] while vectors wait for the graph (flush
+    /// first) or the manifest cannot be encoded.
     pub fn save<M: Serialize>(&self, dir: &Path, meta: &M) -> Result<()> {
-        if self.graphed < self.keys.len() {
+        if !self.is_graphed() {
             return Err(IndexError::snapshot(
                 dir,
                 format!(
                     "{} vectors are not in the graph yet: flush the index before saving it",
-                    self.keys.len() - self.graphed
+                    self.keys.len() - self.graph.len()
                 ),
             ));
         }
@@ -76,27 +82,21 @@ impl<K: Clone + Eq + Hash + Serialize + DeserializeOwned> VectorIndex<K> {
         }
         fs::create_dir_all(&tmp).map_err(IndexError::io(&tmp))?;
 
-        // hnsw_rs cannot dump an empty graph; an empty index has no graph files.
-        let graph_basename = if self.keys.is_empty() {
-            None
-        } else {
-            Some(
-                self.graph
-                    .dump(&tmp, GRAPH_BASENAME)
-                    .map_err(|e| IndexError::snapshot(&tmp, format!("dumping the graph: {e}")))?,
-            )
-        };
-        let bytes: Vec<u8> = (0..self.keys.len() as u32)
+        let graph = &self.graph;
+        let vectors: Vec<u8> = (0..self.keys.len() as u32)
             .flat_map(|id| self.row(id))
             .flat_map(|x| x.to_le_bytes())
             .collect();
-        write_synced(&tmp.join(VECTORS), &bytes)?;
-
         let mut checksums = HashMap::new();
-        for name in graph_files(graph_basename.as_deref()) {
-            let path = tmp.join(&name);
-            let bytes = fs::read(&path).map_err(IndexError::io(&path))?;
-            checksums.insert(name, crc32fast::hash(&bytes));
+        for (name, bytes) in [
+            (VECTORS, vectors),
+            (LEVELS, graph.levels.clone()),
+            (LINKS0, le_bytes(&graph.links0)),
+            (UPPER_START, le_bytes(&graph.upper_start)),
+            (LINKS_UP, le_bytes(&graph.links_up)),
+        ] {
+            checksums.insert(name.to_string(), crc32fast::hash(&bytes));
+            write_synced(&tmp.join(name), &bytes)?;
         }
         let manifest = Manifest {
             format: FORMAT,
@@ -106,7 +106,7 @@ impl<K: Clone + Eq + Hash + Serialize + DeserializeOwned> VectorIndex<K> {
             dead: (0..self.dead.len() as u32)
                 .filter(|&id| self.dead[id as usize])
                 .collect(),
-            graph_basename,
+            entry: graph.entry,
             checksums,
             meta,
         };
@@ -155,26 +155,25 @@ impl<K: Clone + Eq + Hash + Serialize + DeserializeOwned> VectorIndex<K> {
             .map_err(|e| IndexError::snapshot(&path, format!("unreadable manifest: {e}")))?;
         check_format(&path, manifest.format)?;
         manifest.params.validate()?;
+        if manifest.dim == 0 {
+            return Err(IndexError::snapshot(&path, "dimension 0"));
+        }
 
-        let mut vector_bytes = Vec::new();
-        for name in graph_files(manifest.graph_basename.as_deref()) {
-            let file = dir.join(&name);
+        let mut files = HashMap::new();
+        for name in FILES {
+            let file = dir.join(name);
             let bytes = fs::read(&file).map_err(IndexError::io(&file))?;
-            let expected = manifest.checksums.get(&name).copied();
-            if expected != Some(crc32fast::hash(&bytes)) {
+            if manifest.checksums.get(name).copied() != Some(crc32fast::hash(&bytes)) {
                 return Err(IndexError::snapshot(
                     &file,
                     "checksum mismatch: the file is corrupt",
                 ));
             }
-            if name == VECTORS {
-                vector_bytes = bytes;
-            }
+            files.insert(name, bytes);
         }
+        let mut take = |name: &str| files.remove(name).unwrap_or_default();
         let n = manifest.keys.len();
-        if manifest.dim == 0 {
-            return Err(IndexError::snapshot(&path, "dimension 0"));
-        }
+        let vector_bytes = take(VECTORS);
         if vector_bytes.len() != n * manifest.dim * 4 {
             return Err(IndexError::snapshot(
                 dir,
@@ -183,7 +182,7 @@ impl<K: Clone + Eq + Hash + Serialize + DeserializeOwned> VectorIndex<K> {
         }
         let mut vectors = VectorTable::with_capacity(manifest.dim, n);
         let mut row = Vec::with_capacity(manifest.dim);
-        for bytes in vector_bytes.chunks_exact(4 * manifest.dim.max(1)) {
+        for bytes in vector_bytes.chunks_exact(4 * manifest.dim) {
             row.clear();
             row.extend(
                 bytes
@@ -192,50 +191,72 @@ impl<K: Clone + Eq + Hash + Serialize + DeserializeOwned> VectorIndex<K> {
             );
             vectors.push(&row);
         }
-        let graph = match &manifest.graph_basename {
-            Some(basename) => Graph::load(dir, basename)
-                .map_err(|e| IndexError::snapshot(dir, format!("loading the graph: {e}")))?,
-            None => Graph::new(&manifest.params, 0),
-        };
-        // Ids tombstoned within the batch that inserted them never reached
-        // the graph, so it may hold fewer nodes than there are keys.
-        if graph.len() > n {
+        drop(vector_bytes);
+        let graph = Graph::from_parts(
+            manifest.params.max_connections,
+            take(LEVELS),
+            from_le_bytes(&take(LINKS0)),
+            from_le_bytes(&take(UPPER_START)),
+            from_le_bytes(&take(LINKS_UP)),
+            manifest.entry,
+        )
+        .map_err(|e| IndexError::snapshot(dir, format!("inconsistent graph: {e}")))?;
+        if graph.len() != n {
             return Err(IndexError::snapshot(
                 dir,
                 format!("graph holds {} nodes, manifest {n} keys", graph.len()),
             ));
         }
 
-        let mut dead = vec![false; n];
+        let mut index = Self::with_capacity(manifest.dim, manifest.params, 0)?;
+        index.graph = std::sync::Arc::new(graph);
+        index.claimed = n;
+        index.vectors = vectors;
+        index.dead = vec![false; n];
         for id in manifest.dead {
-            let slot = dead
+            let slot = index
+                .dead
                 .get_mut(id as usize)
                 .ok_or_else(|| IndexError::snapshot(dir, "tombstone out of range"))?;
             *slot = true;
         }
-        let live = manifest
-            .keys
-            .iter()
-            .enumerate()
-            .filter(|(id, _)| !dead[*id])
-            .map(|(id, key)| (key.clone(), id as u32))
-            .collect();
-        let frozen = FrozenGraph::freeze(&graph, n, manifest.params.max_connections);
-        let index = VectorIndex {
-            params: manifest.params,
-            dim: manifest.dim,
-            graph: std::sync::Arc::new(graph),
-            graphed: n,
-            claimed: n,
-            generation: crate::vector_index::next_generation(),
-            frozen,
-            vectors,
-            keys: manifest.keys,
-            dead,
+        index.keys = manifest.keys;
+        index.live.reserve(n, |_| 0);
+        let VectorIndex {
             live,
-        };
+            keys,
+            dead,
+            hasher,
+            ..
+        } = &mut index;
+        for id in (0..n as u32).filter(|&id| !dead[id as usize]) {
+            let hash = std::hash::BuildHasher::hash_one(&*hasher, &keys[id as usize]);
+            if live
+                .find(hash, |&other| keys[other as usize] == keys[id as usize])
+                .is_some()
+            {
+                return Err(IndexError::snapshot(dir, "a key is live twice"));
+            }
+            live.insert_unique(hash, id, |&i| {
+                std::hash::BuildHasher::hash_one(&*hasher, &keys[i as usize])
+            });
+        }
         Ok((index, manifest.meta))
     }
+}
+
+/// `values` as little-endian bytes.
+fn le_bytes(values: &[u32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// Little-endian bytes as `u32`s (a trailing partial value is dropped; the
+/// graph's own checks then find the arrays short).
+fn from_le_bytes(bytes: &[u8]) -> Vec<u32> {
+    bytes
+        .chunks_exact(4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
 }
 
 fn check_format(path: &Path, format: u32) -> Result<()> {
@@ -247,17 +268,6 @@ fn check_format(path: &Path, format: u32) -> Result<()> {
             format!("snapshot format {format}, this build reads format {FORMAT}"),
         ))
     }
-}
-
-/// The files of a snapshot that carry checksums: the graph dump (if any)
-/// and the vector table.
-fn graph_files(basename: Option<&str>) -> Vec<String> {
-    let mut files: Vec<String> = basename
-        .into_iter()
-        .flat_map(|b| [format!("{b}.hnsw.graph"), format!("{b}.hnsw.data")])
-        .collect();
-    files.push(VECTORS.to_string());
-    files
 }
 
 fn sibling(dir: &Path, suffix: &str) -> PathBuf {
@@ -342,7 +352,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("index");
         sample().save(&path, &()).unwrap();
-        let graph = path.join("graph.hnsw.graph");
+        let graph = path.join(LINKS0);
         let mut bytes = fs::read(&graph).unwrap();
         let mid = bytes.len() / 2;
         bytes[mid] ^= 0xff;

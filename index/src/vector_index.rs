@@ -1,13 +1,14 @@
 //! [`VectorIndex`]: external keys, tombstones, filtered and exact search.
 
-use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use hashbrown::{DefaultHashBuilder, HashTable};
+
+use crate::build;
 use crate::flat::{self, TopK};
-use crate::frozen::FrozenGraph;
-use crate::graph::Graph;
+use crate::graph::{random_level, Graph};
 use crate::table::VectorTable;
 use crate::{IndexError, IndexParams, Result};
 
@@ -18,53 +19,84 @@ pub(crate) fn next_generation() -> u64 {
 }
 
 /// Vectors on their way into the graph, inserted without holding the
-/// index (see [`VectorIndex::catch_up`]).
+/// index (see [`VectorIndex::catch_up`]): it works on its own copy of the
+/// graph and a clone of the vector table (which shares the table's chunks),
+/// and hands the grown graph back through [`VectorIndex::caught_up`].
 pub struct GraphCatchUp {
+    /// The index's graph when the catch-up was handed out.
     graph: Arc<Graph>,
-    items: Vec<(Vec<f32>, usize)>,
+    vectors: VectorTable,
+    /// Ids to insert, ascending; with `bulk`, every live id below `end`.
+    ids: Vec<u32>,
+    /// Whether to build the whole graph anew with hnsw_rs on every core
+    /// rather than insert `ids` one by one: cheaper once the new vectors
+    /// are as many as the graph holds (an import, a first stream).
+    bulk: bool,
     end: usize,
     generation: u64,
+    params: IndexParams,
+    /// The grown graph, once run.
+    result: Option<Graph>,
 }
 
 impl GraphCatchUp {
-    /// Inserts the vectors into the graph on every core, or with
+    /// Inserts the vectors. A bulk build runs on every core, or with
     /// `spare_a_core` on every core but one (on at least one): a catch-up
     /// that runs while the server takes writes and queries leaves them a
     /// core, which is what deferring the graph is for; one that runs while
     /// nothing else does (an import, a rebuild before the server listens)
-    /// takes them all. Searches meanwhile walk the frozen copy and scan the
-    /// tail, so they neither wait nor miss anything.
-    pub fn run(&self, spare_a_core: bool) {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let threads = cores.saturating_sub(usize::from(spare_a_core)).max(1);
-        match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
-            Ok(pool) => pool.install(|| self.run_here()),
-            Err(_) => self.run_here(),
+    /// takes them all. Inserts one by one run on the calling thread.
+    /// Searches meanwhile walk the index's graph and scan its tail, so they
+    /// neither wait nor miss anything.
+    pub fn run(&mut self, spare_a_core: bool) {
+        if self.result.is_some() {
+            return;
         }
-    }
-
-    /// Inserts the vectors in the current rayon pool.
-    fn run_here(&self) {
-        let items: Vec<(&[f32], usize)> = self
-            .items
-            .iter()
-            .map(|(v, id)| (v.as_slice(), *id))
-            .collect();
-        match items.len() {
-            0 => {}
-            1 => self.graph.insert(items[0].0, items[0].1 as u32),
-            _ => self.graph.insert_parallel(&items),
-        }
+        let graph = if self.bulk {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let threads = cores.saturating_sub(usize::from(spare_a_core)).max(1);
+            let build = || build::bulk(&self.vectors, &self.ids, self.end, &self.params);
+            match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+                Ok(pool) => pool.install(build),
+                Err(_) => build(),
+            }
+        } else {
+            let mut graph = (*self.graph).clone();
+            graph.grow(self.end);
+            insert_each(
+                &mut graph,
+                &self.vectors,
+                &self.ids,
+                &self.params,
+                self.generation,
+            );
+            graph
+        };
+        self.result = Some(graph);
     }
 
     /// Number of vectors it inserts.
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.ids.len()
     }
 
     /// Whether it inserts nothing.
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.ids.is_empty()
+    }
+}
+
+/// Inserts the rows `ids` of `vectors` into `graph` one by one.
+fn insert_each(
+    graph: &mut Graph,
+    vectors: &VectorTable,
+    ids: &[u32],
+    params: &IndexParams,
+    salt: u64,
+) {
+    for &id in ids {
+        let level = random_level(id, salt, params.max_connections, params.max_layers);
+        graph.insert(vectors, id, level, params.ef_construction);
     }
 }
 
@@ -100,44 +132,40 @@ pub enum SearchMode {
 /// and the vector table speak only internal ids. Upserting an existing key
 /// tombstones its old id and inserts the new vector under a fresh one.
 ///
-/// hnsw_rs builds the graph; searches walk a flat copy of it (the *frozen*
-/// graph, `frozen.rs`), which is several times faster than hnsw_rs's own
-/// search. Vectors inserted since the copy was made form the *pending
-/// tail*: searches scan it exactly and merge it with the walk's results, so
-/// an upsert is visible at once. Once the graphed part of the tail outgrows
-/// max(1,024, 1/64 of the frozen graph) vectors, the graph is copied again.
-///
-/// Graph insertion may also be deferred ([`VectorIndex::append_many`]):
-/// the vectors join the tail at once, and a [`GraphCatchUp`] later inserts
-/// them into the graph without holding the index, so a stream of writes
-/// never waits for the graph. Ids below `graphed` are in the graph, always
-/// a prefix of the ids.
+/// The graph (`graph.rs`) covers a prefix of the ids; the ids after it are
+/// the *pending tail*, which searches scan exactly and merge with the
+/// walk's results, so an upsert is visible at once. [`VectorIndex::upsert`]
+/// and [`VectorIndex::upsert_many`] insert into the graph before they
+/// return; [`VectorIndex::append_many`] leaves that to a
+/// [`GraphCatchUp`] that runs without holding the index, so a stream of
+/// writes never waits for the graph. Whole graphs (builds, compactions,
+/// large catch-ups) are built by hnsw_rs on every core and copied into the
+/// flat layout.
 ///
 /// Mutation takes `&mut self`: the owner serialises writers (one writer, many
 /// readers behind a lock), which keeps the id tables simple and consistent.
 pub struct VectorIndex<K> {
     pub(crate) params: IndexParams,
     pub(crate) dim: usize,
-    /// Shared with a running [`GraphCatchUp`], which inserts into it without
-    /// the index's lock (hnsw_rs inserts through `&self`).
+    /// Covers ids below `graph.len()`. Shared with a running
+    /// [`GraphCatchUp`], which copies it.
     pub(crate) graph: Arc<Graph>,
-    /// Ids below this are in `graph` (or were dead when their turn came).
-    pub(crate) graphed: usize,
     /// Ids below this are in `graph` or handed to a catch-up in flight.
     pub(crate) claimed: usize,
-    /// Changes whenever `graph` is replaced (build, compaction), so that a
-    /// catch-up of the old graph is recognised and dropped.
+    /// Changes whenever `graph` is rebuilt (build, compaction), so that a
+    /// catch-up of the old graph is recognised and dropped. Also salts the
+    /// levels of inserted nodes.
     pub(crate) generation: u64,
-    /// The walkable copy of `graph`, covering ids below `frozen.len()`.
-    pub(crate) frozen: FrozenGraph,
     /// Padded vectors of every internal id, dead ones included.
     pub(crate) vectors: VectorTable,
     /// Internal id → key.
     pub(crate) keys: Vec<K>,
     /// Internal id → tombstoned?
     pub(crate) dead: Vec<bool>,
-    /// Key → its live internal id.
-    pub(crate) live: HashMap<K, u32>,
+    /// The live internal ids, found by their key's hash: a key is stored
+    /// once (in `keys`), where a `HashMap<K, u32>` would store it twice.
+    pub(crate) live: HashTable<u32>,
+    pub(crate) hasher: DefaultHashBuilder,
 }
 
 impl<K: Clone + Eq + Hash> VectorIndex<K> {
@@ -149,7 +177,7 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
         Self::with_capacity(dim, params, 0)
     }
 
-    fn with_capacity(dim: usize, params: IndexParams, capacity: usize) -> Result<Self> {
+    pub(crate) fn with_capacity(dim: usize, params: IndexParams, capacity: usize) -> Result<Self> {
         params.validate()?;
         if dim == 0 {
             return Err(IndexError::InvalidParams(
@@ -159,20 +187,19 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
         Ok(Self {
             params,
             dim,
-            graph: Arc::new(Graph::new(&params, capacity)),
-            graphed: 0,
+            graph: Arc::new(Graph::new(params.max_connections)),
             claimed: 0,
             generation: next_generation(),
-            frozen: FrozenGraph::empty(),
             vectors: VectorTable::with_capacity(dim, capacity),
             keys: Vec::with_capacity(capacity),
             dead: Vec::with_capacity(capacity),
-            live: HashMap::with_capacity(capacity),
+            live: HashTable::with_capacity(capacity),
+            hasher: DefaultHashBuilder::default(),
         })
     }
 
-    /// Builds an index from many vectors at once, inserting into the graph
-    /// on every core. A key given twice keeps its last vector.
+    /// Builds an index from many vectors at once, building the graph on
+    /// every core. A key given twice keeps its last vector.
     ///
     /// # Errors
     /// Invalid parameters, or a vector of the wrong dimension or with a
@@ -188,72 +215,86 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
             index.check(&vector)?;
             index.push(key, &vector);
         }
-        index.insert_all_into_graph();
-        index.freeze();
+        index.build_graph();
         Ok(index)
+    }
+
+    /// The live internal id of `key`.
+    fn live_id(&self, key: &K) -> Option<u32> {
+        let hash = self.hasher.hash_one(key);
+        self.live
+            .find(hash, |&id| self.keys[id as usize] == *key)
+            .copied()
     }
 
     /// Appends a vector to the tables (not the graph), tombstoning the key's
     /// previous vector. Returns the new internal id.
     fn push(&mut self, key: K, vector: &[f32]) -> u32 {
         let id = self.keys.len() as u32;
-        if let Some(old) = self.live.insert(key.clone(), id) {
-            self.dead[old as usize] = true;
-        }
+        let hash = self.hasher.hash_one(&key);
         self.vectors.push(vector);
         self.keys.push(key);
         self.dead.push(false);
+        let Self {
+            live,
+            keys,
+            dead,
+            hasher,
+            ..
+        } = self;
+        let key = &keys[id as usize];
+        match live.find_mut(hash, |&old| keys[old as usize] == *key) {
+            Some(slot) => {
+                dead[*slot as usize] = true;
+                *slot = id;
+            }
+            None => {
+                live.insert_unique(hash, id, |&i| hasher.hash_one(&keys[i as usize]));
+            }
+        }
         id
     }
 
-    fn insert_all_into_graph(&mut self) {
-        let items: Vec<(&[f32], usize)> = (0..self.keys.len())
-            .map(|id| (self.row(id as u32), id))
-            .collect();
-        self.graph.insert_parallel(&items);
-        self.graphed = self.keys.len();
+    /// The live ids from `from` on.
+    fn live_from(&self, from: usize) -> Vec<u32> {
+        (from..self.keys.len())
+            .filter(|&id| !self.dead[id])
+            .map(|id| id as u32)
+            .collect()
+    }
+
+    /// Builds the graph anew from every live vector, on every core of the
+    /// current rayon pool.
+    fn build_graph(&mut self) {
+        let ids = self.live_from(0);
+        self.graph = Arc::new(build::bulk(
+            &self.vectors,
+            &ids,
+            self.keys.len(),
+            &self.params,
+        ));
         self.claimed = self.keys.len();
-    }
-
-    /// Copies the graph's links into the frozen graph, which then covers
-    /// every id in the graph: the pending tail holds only ungraphed ids.
-    pub(crate) fn freeze(&mut self) {
-        self.frozen = FrozenGraph::freeze(&self.graph, self.graphed, self.params.max_connections);
-    }
-
-    /// How long the pending tail may grow before an upsert freezes the graph
-    /// again. Scanning the tail costs every search a distance per tail
-    /// vector; freezing costs a pass over the whole graph, so the limit grows
-    /// with the graph to keep freezing a small share of insert time.
-    pub(crate) fn tail_limit(&self) -> usize {
-        (self.frozen.len() / 64).max(1024)
-    }
-
-    fn freeze_if_tail_is_long(&mut self) {
-        if self.graphed - self.frozen.len() > self.tail_limit() {
-            self.freeze();
-        }
+        self.generation = next_generation();
     }
 
     /// Inserts every unclaimed id into the graph now, unless a catch-up is
-    /// in flight (then they wait for the next one). Returns how many went in.
+    /// in flight (then they wait for the next one): one by one into the
+    /// graph, or, when they are at least as many as the graph holds, by
+    /// building the whole graph anew. Returns how many went in.
     fn insert_unclaimed(&mut self) -> usize {
-        if self.claimed != self.graphed {
+        if self.claimed != self.graph.len() || self.claimed == self.keys.len() {
             return 0;
         }
-        let fresh: Vec<(&[f32], usize)> = (self.claimed..self.keys.len())
-            .filter(|&id| !self.dead[id])
-            .map(|id| (self.row(id as u32), id))
-            .collect();
-        match fresh.len() {
-            0 => {}
-            1 => self.graph.insert(fresh[0].0, fresh[0].1 as u32),
-            _ => self.graph.insert_parallel(&fresh),
+        let fresh = self.live_from(self.claimed);
+        if fresh.len() >= self.graph.len() {
+            self.build_graph();
+            return fresh.len();
         }
-        let inserted = fresh.len();
-        self.graphed = self.keys.len();
+        let graph = Arc::make_mut(&mut self.graph);
+        graph.grow(self.keys.len());
+        insert_each(graph, &self.vectors, &fresh, &self.params, self.generation);
         self.claimed = self.keys.len();
-        inserted
+        fresh.len()
     }
 
     fn check(&self, vector: &[f32]) -> Result<()> {
@@ -276,18 +317,17 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
     /// A vector of the wrong dimension or with a non-finite value.
     pub fn upsert(&mut self, key: K, vector: &[f32]) -> Result<bool> {
         self.check(vector)?;
-        let replaced = self.live.contains_key(&key);
+        let replaced = self.contains(&key);
         self.push(key, vector);
         self.insert_unclaimed();
-        self.freeze_if_tail_is_long();
         Ok(replaced)
     }
 
-    /// Inserts or replaces many vectors at once, inserting into the graph
-    /// on every core: what a batch of new tracks from a stream needs. A key
-    /// whose live vector already equals the new one is left alone (no
-    /// tombstone, no graph insert). A key given twice keeps its last vector.
-    /// Returns how many vectors went into the graph.
+    /// Inserts or replaces many vectors at once, inserting them into the
+    /// graph before it returns. A key whose live vector already equals the
+    /// new one is left alone (no tombstone, no graph insert). A key given
+    /// twice keeps its last vector. Returns how many vectors went into the
+    /// graph.
     ///
     /// # Errors
     /// A vector of the wrong dimension or with a non-finite value; then
@@ -296,15 +336,9 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
         &mut self,
         items: impl IntoIterator<Item = (K, &'a [f32])>,
     ) -> Result<usize> {
-        let items: Vec<(K, &[f32])> = items.into_iter().collect();
-        for (_, vector) in &items {
-            self.check(vector)?;
-        }
         self.append_many(items)?;
         // Only live new ids: a key given twice tombstoned its first push.
-        let inserted = self.insert_unclaimed();
-        self.freeze_if_tail_is_long();
-        Ok(inserted)
+        Ok(self.insert_unclaimed())
     }
 
     /// Like [`VectorIndex::upsert_many`], but leaves graph insertion to a
@@ -335,7 +369,7 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
 
     /// Whether every vector is in the graph (what a snapshot needs).
     pub fn is_graphed(&self) -> bool {
-        self.graphed == self.keys.len()
+        self.graph.len() == self.keys.len()
     }
 
     /// Vectors appended but not yet in the graph (nor handed to a catch-up).
@@ -348,66 +382,72 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
     /// [`VectorIndex::caught_up`]. `None` when there is nothing to insert or
     /// a catch-up is already in flight.
     pub fn catch_up(&mut self) -> Option<GraphCatchUp> {
-        if self.claimed != self.graphed || self.claimed == self.keys.len() {
+        if self.claimed != self.graph.len() || self.claimed == self.keys.len() {
             return None;
         }
-        let items: Vec<(Vec<f32>, usize)> = (self.claimed..self.keys.len())
-            .filter(|&id| !self.dead[id])
-            .map(|id| (self.row(id as u32).to_vec(), id))
-            .collect();
+        let fresh = self.live_from(self.claimed);
+        let bulk = fresh.len() >= self.graph.len();
+        let ids = if bulk { self.live_from(0) } else { fresh };
         self.claimed = self.keys.len();
         Some(GraphCatchUp {
             graph: Arc::clone(&self.graph),
-            items,
+            vectors: self.vectors.clone(),
+            ids,
+            bulk,
             end: self.claimed,
             generation: self.generation,
+            params: self.params,
+            result: None,
         })
     }
 
-    /// Takes back a catch-up that has run: its vectors are in the graph, and
-    /// the walkable copy is refreshed once the graphed part of the tail
-    /// outgrows its limit. A catch-up of a graph replaced meanwhile (by a
-    /// compaction) is dropped. Returns whether it was taken.
+    /// Takes back a catch-up: once it has run, its graph replaces the
+    /// index's. A catch-up of a graph rebuilt meanwhile (by a compaction) is
+    /// dropped; one that did not run gives its vectors back to the next.
+    /// Returns whether it was taken.
     pub fn caught_up(&mut self, done: GraphCatchUp) -> bool {
         if done.generation != self.generation {
             return false;
         }
-        self.graphed = done.end;
-        self.freeze_if_tail_is_long();
+        let Some(graph) = done.result else {
+            self.claimed = self.graph.len();
+            return false;
+        };
+        debug_assert_eq!(graph.len(), done.end);
+        self.graph = Arc::new(graph);
         true
     }
 
-    /// Inserts everything pending into the graph and refreshes the walkable
-    /// copy, so that the tail is empty (before a snapshot). Does nothing to
-    /// ids held by a catch-up in flight; returns whether the index is now
-    /// wholly in the graph.
+    /// Inserts everything pending into the graph, so that the tail is empty
+    /// (before a snapshot). Does nothing to ids held by a catch-up in
+    /// flight; returns whether the index is now wholly in the graph.
     pub fn flush(&mut self) -> bool {
         self.insert_unclaimed();
-        if self.graphed == self.keys.len() && self.frozen.len() < self.graphed {
-            self.freeze();
-        }
-        self.graphed == self.keys.len()
+        self.is_graphed()
     }
 
     /// Removes `key`. Returns whether it was present.
     pub fn remove(&mut self, key: &K) -> bool {
-        match self.live.remove(key) {
-            Some(id) => {
+        let hash = self.hasher.hash_one(key);
+        let keys = &self.keys;
+        match self.live.find_entry(hash, |&id| keys[id as usize] == *key) {
+            Ok(entry) => {
+                let (id, _) = entry.remove();
                 self.dead[id as usize] = true;
                 true
             }
-            None => false,
+            Err(_) => false,
         }
     }
 
     /// The live vector stored under `key`.
     pub fn get(&self, key: &K) -> Option<&[f32]> {
-        self.live.get(key).map(|&id| self.row(id))
+        self.live_id(key).map(|id| self.row(id))
     }
 
     /// Whether `key` has a live vector.
     pub fn contains(&self, key: &K) -> bool {
-        self.live.contains_key(key)
+        self.live_id(key).is_some()
     }
 
     pub(crate) fn row(&self, id: u32) -> &[f32] {
@@ -424,7 +464,7 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
         self.live.is_empty()
     }
 
-    /// Number of tombstoned vectors still in the graph.
+    /// Number of tombstoned vectors still held.
     pub fn dead_count(&self) -> usize {
         self.keys.len() - self.live.len()
     }
@@ -460,7 +500,7 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
 
     /// Iterates the keys of all live vectors, in no particular order.
     pub fn keys(&self) -> impl Iterator<Item = &K> {
-        self.live.keys()
+        self.live.iter().map(|&id| &self.keys[id as usize])
     }
 
     /// Whether dead nodes exceed [`IndexParams::compaction_ratio`] of the graph.
@@ -479,8 +519,7 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
                 fresh.push(key.clone(), self.row(id as u32));
             }
         }
-        fresh.insert_all_into_graph();
-        fresh.freeze();
+        fresh.build_graph();
         *self = fresh;
     }
 
@@ -594,8 +633,8 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
         (n as f64 * share) <= self.params.exact_below_filtered as f64
     }
 
-    /// A walk of the frozen graph merged with a scan of the pending tail.
-    /// `None` when the walk gave up after `budget` distances.
+    /// A walk of the graph merged with a scan of the pending tail. `None`
+    /// when the walk gave up after `budget` distances.
     fn graph_search(
         &self,
         query: &[f32],
@@ -606,9 +645,9 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
     ) -> Option<Vec<(u32, f32)>> {
         let padded = self.vectors.pad(query);
         let mut top = TopK::new(k);
-        self.frozen
+        self.graph
             .search(&self.vectors, &padded, ef.max(k), accept, budget, &mut top)?;
-        let tail = self.frozen.len() as u32;
+        let tail = self.graph.len() as u32;
         flat::scan_into(&self.vectors, tail, &padded, &mut top, accept);
         Some(top.into_hits())
     }
@@ -651,7 +690,7 @@ mod tests {
         let find = |index: &VectorIndex<u64>| index.search(&[0.5, 150.5], 1, None).unwrap()[0].key;
         assert_eq!(find(&index), 11_500);
 
-        let job = index.catch_up().expect("there is work");
+        let mut job = index.catch_up().expect("there is work");
         assert_eq!(job.len(), 2_000);
         assert!(index.catch_up().is_none(), "one catch-up at a time");
         // Writes go on meanwhile; they wait for the next catch-up.
@@ -664,7 +703,7 @@ mod tests {
         assert_eq!(find(&index), 11_500);
         assert!(index.flush());
         assert_eq!(index.unclaimed(), 0);
-        assert_eq!(index.frozen.len(), index.keys.len());
+        assert!(index.is_graphed());
         // The walk alone (no tail left) finds the caught-up vectors.
         assert_eq!(find(&index), 11_500);
         assert_eq!(index.graph.len(), 5_001);
@@ -674,7 +713,7 @@ mod tests {
     fn a_catch_up_of_a_compacted_graph_is_dropped_and_unflushed_indexes_are_not_saved() {
         let mut index = VectorIndex::build(2, graph_only(), grid(100)).unwrap();
         index.append_many([(500u64, &[3.0f32, 3.0][..])]).unwrap();
-        let job = index.catch_up().unwrap();
+        let mut job = index.catch_up().unwrap();
         let dir = std::env::temp_dir().join(format!("timbre-unflushed-{}", std::process::id()));
         assert!(index.save(&dir, &()).is_err());
         for key in 0..60u64 {
@@ -687,6 +726,35 @@ mod tests {
         assert_eq!(index.search(&[3.0, 3.0], 1, None).unwrap()[0].key, 500);
         index.save(&dir, &()).unwrap();
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_catch_up_larger_than_the_graph_builds_it_anew_with_every_vector() {
+        let mut index = VectorIndex::build(2, graph_only(), grid(100)).unwrap();
+        let fresh = grid(400);
+        let moved: Vec<(u64, Vec<f32>)> = fresh
+            .iter()
+            .map(|(k, v)| (k + 1_000, vec![v[0] + 0.25, v[1] + 0.25]))
+            .collect();
+        index
+            .append_many(moved.iter().map(|(k, v)| (*k, v.as_slice())))
+            .unwrap();
+        index.remove(&5);
+        let mut job = index.catch_up().unwrap();
+        assert_eq!(job.len(), 499, "every live vector, old ones included");
+        job.run(false);
+        assert!(index.caught_up(job));
+        assert!(index.is_graphed() && index.graph.len() == 500);
+        for (key, v) in moved.iter().step_by(41) {
+            let hits = index
+                .search_with(v, 1, None, SearchMode::Graph, None)
+                .unwrap();
+            assert_eq!(hits[0].key, *key);
+        }
+        let hits = index
+            .search_with(&[5.0, 0.0], 1, None, SearchMode::Graph, None)
+            .unwrap();
+        assert_ne!(hits[0].key, 5, "a tombstone stays dead in the new graph");
     }
 
     #[test]

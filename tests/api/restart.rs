@@ -59,7 +59,7 @@ async fn a_restart_keeps_tracks_and_loads_the_snapshot_unless_it_is_corrupt() {
     drop(service);
 
     // Corrupt the graph file: start-up must rebuild, not crash.
-    let graph = config.snapshot_dir().join("graph.hnsw.graph");
+    let graph = config.snapshot_dir().join("graph.links0");
     let mut bytes = std::fs::read(&graph).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x5a;
