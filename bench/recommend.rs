@@ -96,7 +96,7 @@ impl Inputs {
         let tracks: Vec<TrackId> = catalog.tracks().map(|t| t.id).collect();
         let mut counts = std::collections::BTreeMap::<&str, usize>::new();
         for t in catalog.tracks() {
-            if let Some(a) = t.artists.first() {
+            if let Some(a) = t.artists().first() {
                 *counts.entry(a.as_str()).or_default() += 1;
             }
         }
@@ -105,10 +105,10 @@ impl Inputs {
             .filter(|(_, n)| *n >= 3)
             .map(|(a, _)| a.to_string())
             .collect();
-        let genres: BTreeSet<String> = catalog.tracks().flat_map(|t| t.genres.clone()).collect();
+        let genres: BTreeSet<String> = catalog.tracks().flat_map(|t| t.genres().to_vec()).collect();
         let playlists: BTreeSet<String> = catalog
             .tracks()
-            .flat_map(|t| t.playlists.iter().map(|p| p.id.clone()))
+            .flat_map(|t| t.playlists().map(|p| p.id.clone()).collect::<Vec<_>>())
             .collect();
         Inputs {
             tracks,

@@ -16,8 +16,8 @@ use timbre_index::{IndexParams, VectorIndex};
 
 use crate::catalog::Catalog;
 use crate::domain::{
-    genre, FeatureSpace, GenreLevel, GenreProfile, Interaction, ListenerProfile, Track, TrackId,
-    TrackSignal, TrendQuery, UserId, YearTrend,
+    genre, FeatureSpace, GenreLevel, GenreProfile, Interaction, ListenerProfile, Track,
+    TrackFields, TrackId, TrackSignal, TrendQuery, UserId, YearTrend,
 };
 use crate::error::{Error, Result};
 use crate::store::{self, StoreError, TrackStore, UpsertStats};
@@ -219,7 +219,7 @@ impl TrackService {
                 Err(e) => return Err(e.into()),
             }
         }
-        Ok(self.read_now(|c| ids.iter().filter_map(|id| c.get(id).cloned()).collect()))
+        Ok(self.read_now(|c| ids.iter().filter_map(|id| c.get_owned(id)).collect()))
     }
 
     /// Genre profiles, computed by the store when it can (MongoDB
@@ -261,8 +261,7 @@ impl TrackService {
             Ok(None) | Err(StoreError::Unavailable(_)) => {}
             Err(e) => return Err(e.into()),
         }
-        self.read(move |c| genre::trends(c.tracks().map(|t| t.as_ref()), &query))
-            .await
+        self.read(move |c| genre::trends(c.rows(), &query)).await
     }
 
     /// Stores tracks and makes them searchable. A batch of at least a
@@ -315,7 +314,7 @@ impl TrackService {
                     current
                         .tracks()
                         .filter(|t| !incoming.contains(&t.id))
-                        .map(|t| (**t).clone())
+                        .map(|t| t.to_track())
                         .collect()
                 };
                 all.extend(tracks);

@@ -53,7 +53,7 @@ pub async fn load_tracks(
     if !service.store().serves_metadata() {
         return Ok(service.read_now(|c| {
             ids.iter()
-                .filter_map(|id| c.get(id).map(|t| (*id, Arc::clone(t))))
+                .filter_map(|id| c.get_owned(id).map(|t| (*id, t)))
                 .collect()
         }));
     }

@@ -61,7 +61,7 @@ impl SubscriptionRoot {
         let service = Arc::clone(ctx.data_unchecked::<Arc<TrackService>>());
         events(ctx).filter_map(move |event| {
             let found = match event {
-                CatalogEvent::Indexed(id) => service.read_now(|c| c.get(&id).cloned()),
+                CatalogEvent::Indexed(id) => service.read_now(|c| c.get_owned(&id)),
                 CatalogEvent::Removed(_) => None,
             };
             async move { found.map(TrackObject) }

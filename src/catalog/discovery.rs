@@ -10,7 +10,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::domain::{GenreLevel, Seeds, TrackFilter};
+use crate::domain::{GenreLevel, Seeds, TrackFields, TrackFilter};
 use crate::error::{Error, Result};
 
 use super::recommend::{mean, mean_values};
@@ -99,15 +99,15 @@ impl Catalog {
             .collect();
         for id in &seed.track_ids {
             if let Some(t) = self.get(id) {
-                known.extend(level.of(t).iter().cloned());
+                known.extend(level.of(&t).iter().cloned());
             }
         }
         if !seed.albums.is_empty() || !seed.artists.is_empty() {
-            for t in self.tracks() {
+            for t in self.rows() {
                 let by_artist = seed.artists.iter().any(|a| t.credits(a.trim()));
                 let on_album = seed.albums.iter().any(|a| t.on_album(a.trim()));
                 if by_artist || on_album {
-                    known.extend(level.of(t).iter().cloned());
+                    known.extend(level.of(&t).iter().cloned());
                 }
             }
         }
@@ -152,7 +152,7 @@ mod tests {
         ]);
         let ambient = catalog
             .tracks()
-            .find(|t| t.genres == ["ambient"])
+            .find(|t| t.genres() == ["ambient"])
             .unwrap()
             .id;
         let seed = Seeds {

@@ -2,23 +2,29 @@
 //! the feature space that relates the two. Reads (lookups, listings,
 //! searches) take `&self`; writes take `&mut self`, and the service keeps the
 //! catalog behind a read-write lock so that there is one writer at a time.
+//!
+//! Tracks are rows of a compact table ([`table`]) numbered like the index's
+//! internal ids: every write of a vector appends an id and a row together,
+//! an update that keeps its vector rewrites its row in place, and a
+//! compaction of the index renumbers both the same way.
 
 mod discovery;
+mod intern;
 mod listener;
 mod playlist;
 mod recommend;
 mod similar;
+mod table;
 
-use std::collections::{BTreeSet, HashMap};
-use std::ops::Bound;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use rustc_hash::FxHashMap;
 use timbre_index::{IndexParams, VectorIndex};
 
 use crate::domain::{
-    genre, CoOccurrence, FeatureSpace, GenreLevel, GenreProfile, Track, TrackFilter, TrackId,
+    genre, CoOccurrence, FeatureSpace, GenreLevel, GenreProfile, Track, TrackFields, TrackFilter,
+    TrackId,
 };
 use crate::error::Result;
 
@@ -26,15 +32,18 @@ pub use discovery::GenreSuggestion;
 pub use playlist::{Continuation, PlaylistSeed, Source};
 pub use recommend::{Recommendation, SeedKind, SeedRef, Taste};
 pub use similar::{Neighbour, Seed};
+pub use table::TrackRef;
+
+use table::TrackTable;
 
 /// In-memory tracks, their index and the feature space.
 pub struct Catalog {
-    /// Tracks by id. A hash map, because filtered searches look a track up
-    /// for every candidate; FxHash because ids are random already.
-    tracks: FxHashMap<TrackId, Arc<Track>>,
-    /// Every id in order, for stable listing pages.
-    order: BTreeSet<TrackId>,
     index: VectorIndex<TrackId>,
+    /// One row per internal id of `index`, dead ones included.
+    table: TrackTable,
+    /// Live ids in track-id order, for stable listing pages; made on first
+    /// use after a write (a sort of a million ids takes about 100 ms).
+    order: Mutex<Option<Arc<Vec<u32>>>>,
     /// Shared with search results, which explain themselves on demand.
     space: Arc<FeatureSpace>,
     /// Genre profiles per level, computed on first use after a write.
@@ -76,7 +85,13 @@ impl Catalog {
             .iter()
             .map(|t| (t.id, space.encode(&t.features.values())));
         let index = VectorIndex::build(space.dim(), params, vectors)?;
-        Ok(Self::assemble(tracks, index, space))
+        // The index gave the tracks ids in this order (a track given twice
+        // left a dead id for its first copy).
+        let mut table = TrackTable::default();
+        for track in &tracks {
+            table.push(track);
+        }
+        Ok(Self::assemble(table, index, space))
     }
 
     /// Rebuilds the catalog from a snapshot's index and feature space and
@@ -87,41 +102,59 @@ impl Catalog {
     /// # Errors
     /// An index error (a vector the snapshot's space cannot encode).
     pub fn from_snapshot(
-        tracks: Vec<Track>,
+        tracks: impl IntoIterator<Item = Track>,
         mut index: VectorIndex<TrackId>,
         space: FeatureSpace,
     ) -> Result<(Self, Reconciled)> {
         let mut reconciled = Reconciled::default();
-        for track in &tracks {
+        let snapshot_ids = index.id_count();
+        let mut table = TrackTable::default();
+        for _ in 0..snapshot_ids {
+            table.push_empty();
+        }
+        let mut filled = vec![false; snapshot_ids];
+        let mut newer = Vec::new();
+        for track in tracks {
             let vector = space.encode(&track.features.values());
-            if index.get(&track.id) != Some(vector.as_slice()) {
-                index.upsert(track.id, &vector)?;
-                reconciled.upserted += 1;
+            match index.id_of(&track.id) {
+                Some(id) if index.vector_of(id) == vector.as_slice() => {
+                    table.set(id, &track);
+                    filled[id as usize] = true;
+                }
+                _ => newer.push((track, vector)),
             }
         }
-        let stale: Vec<TrackId> = {
-            let present: std::collections::HashSet<TrackId> = tracks.iter().map(|t| t.id).collect();
-            index
-                .keys()
-                .filter(|k| !present.contains(k))
-                .copied()
-                .collect()
-        };
+        // A track re-encoded below tombstones its old id as it goes in.
+        let reencoded: rustc_hash::FxHashSet<TrackId> = newer.iter().map(|(t, _)| t.id).collect();
+        let stale: Vec<TrackId> = index
+            .live_ids()
+            .filter(|&id| !filled[id as usize])
+            .map(|id| *index.key_of(id))
+            .filter(|key| !reencoded.contains(key))
+            .collect();
         for id in &stale {
             index.remove(id);
         }
         reconciled.removed = stale.len();
-        if index.needs_compaction() {
-            index.compact();
+        for (track, vector) in newer {
+            index.append(track.id, &vector)?;
+            table.push(&track);
+            reconciled.upserted += 1;
         }
-        Ok((Self::assemble(tracks, index, space), reconciled))
+        let mut catalog = Self::assemble(table, index, space);
+        catalog.compact_if_needed();
+        // Whatever the reconciliation appended goes into the graph now:
+        // a snapshot's catalog starts with its tail empty.
+        catalog.index.flush();
+        Ok((catalog, reconciled))
     }
 
-    fn assemble(tracks: Vec<Track>, index: VectorIndex<TrackId>, space: FeatureSpace) -> Self {
+    fn assemble(table: TrackTable, index: VectorIndex<TrackId>, space: FeatureSpace) -> Self {
+        debug_assert_eq!(table.len(), index.id_count());
         Catalog {
-            order: tracks.iter().map(|t| t.id).collect(),
-            tracks: tracks.into_iter().map(|t| (t.id, Arc::new(t))).collect(),
             index,
+            table,
+            order: Mutex::default(),
             space: Arc::new(space),
             profiles: Mutex::default(),
             playlists: Mutex::default(),
@@ -136,30 +169,31 @@ impl Catalog {
     /// An index error (a vector the space cannot encode); then nothing of
     /// the batch is applied.
     pub fn upsert(&mut self, tracks: impl IntoIterator<Item = Track>) -> Result<()> {
-        let changed: Vec<Track> = tracks
+        let changed: Vec<(Track, Vec<f32>)> = tracks
             .into_iter()
-            .filter(|track| {
-                self.tracks
-                    .get(&track.id)
-                    .is_none_or(|held| **held != *track)
+            .filter(|track| self.get(&track.id).is_none_or(|held| !held.same_as(track)))
+            .map(|track| {
+                let vector = self.space.encode(&track.features.values());
+                (track, vector)
             })
             .collect();
-        let vectors: Vec<Vec<f32>> = changed
-            .iter()
-            .map(|t| self.space.encode(&t.features.values()))
-            .collect();
-        // Into the index's tail, searchable at once; the service's catch-up
-        // inserts them into the graph in the background. A track whose
-        // features did not change (a metadata update) keeps its vector.
-        self.index.append_many(
-            changed
-                .iter()
-                .zip(&vectors)
-                .map(|(t, v)| (t.id, v.as_slice())),
-        )?;
-        for track in changed {
-            self.order.insert(track.id);
-            self.tracks.insert(track.id, Arc::new(track));
+        for (_, vector) in &changed {
+            self.index.validate(vector)?;
+        }
+        // New vectors go into the index's tail, searchable at once; the
+        // service's catch-up inserts them into the graph in the background.
+        // A track whose features did not change (a metadata update) keeps
+        // its vector and its row.
+        for (track, vector) in changed {
+            match self.index.id_of(&track.id) {
+                Some(id) if self.index.vector_of(id) == vector.as_slice() => {
+                    self.table.set(id, &track);
+                }
+                _ => {
+                    self.index.append(track.id, &vector)?;
+                    self.table.push(&track);
+                }
+            }
         }
         self.after_write();
         Ok(())
@@ -175,7 +209,7 @@ impl Catalog {
     pub fn build_deferred(tracks: Vec<Track>, params: IndexParams) -> Result<Self> {
         let space = fit_space(&tracks);
         let index = VectorIndex::new(space.dim(), params)?;
-        let mut catalog = Self::assemble(Vec::new(), index, space);
+        let mut catalog = Self::assemble(TrackTable::default(), index, space);
         catalog.upsert(tracks)?;
         Ok(catalog)
     }
@@ -199,40 +233,54 @@ impl Catalog {
 
     /// Removes tracks; returns how many were present.
     pub fn remove(&mut self, ids: &[TrackId]) -> usize {
-        let removed = ids
-            .iter()
-            .filter(|id| {
-                self.index.remove(id);
-                self.order.remove(id);
-                self.tracks.remove(id).is_some()
-            })
-            .count();
+        let removed = ids.iter().filter(|id| self.index.remove(id)).count();
         self.after_write();
         removed
     }
 
     fn after_write(&mut self) {
+        *self.order.get_mut() = None;
         self.profiles.get_mut().clear();
         *self.playlists.get_mut() = None;
         self.groups.get_mut().clear();
+        self.compact_if_needed();
+    }
+
+    /// Compacts the index once tombstones pile up, and the rows with it.
+    fn compact_if_needed(&mut self) {
         if self.index.needs_compaction() {
+            let live: Vec<bool> = (0..self.index.id_count() as u32)
+                .map(|id| self.index.is_live(id))
+                .collect();
             self.index.compact();
+            self.table.retain(|at| live[at as usize]);
+            *self.order.get_mut() = None;
         }
     }
 
+    /// The track of internal id `id`.
+    fn row(&self, id: u32) -> TrackRef<'_> {
+        self.table.get(id, *self.index.key_of(id))
+    }
+
     /// The track with this id.
-    pub fn get(&self, id: &TrackId) -> Option<&Arc<Track>> {
-        self.tracks.get(id)
+    pub fn get(&self, id: &TrackId) -> Option<TrackRef<'_>> {
+        self.index.id_of(id).map(|at| self.row(at))
+    }
+
+    /// The track with this id, as an owned value to hand out.
+    pub fn get_owned(&self, id: &TrackId) -> Option<Arc<Track>> {
+        self.get(id).map(|t| Arc::new(t.to_track()))
     }
 
     /// Number of tracks.
     pub fn len(&self) -> usize {
-        self.tracks.len()
+        self.index.len()
     }
 
     /// Whether the catalog holds no track.
     pub fn is_empty(&self) -> bool {
-        self.tracks.is_empty()
+        self.index.is_empty()
     }
 
     /// The feature space vectors are made in.
@@ -245,9 +293,26 @@ impl Catalog {
         &self.index
     }
 
+    /// Live ids in track-id order.
+    fn order(&self) -> Arc<Vec<u32>> {
+        let mut cached = self.order.lock();
+        Arc::clone(cached.get_or_insert_with(|| {
+            let mut ids: Vec<u32> = self.index.live_ids().collect();
+            ids.sort_unstable_by_key(|&id| self.index.key_of(id));
+            Arc::new(ids)
+        }))
+    }
+
     /// Every track, in id order.
-    pub fn tracks(&self) -> impl Iterator<Item = &Arc<Track>> {
-        self.order.iter().map(|id| &self.tracks[id])
+    pub fn tracks(&self) -> impl Iterator<Item = TrackRef<'_>> {
+        let order = self.order();
+        (0..order.len()).map(move |i| self.row(order[i]))
+    }
+
+    /// Every track, in no particular order: for aggregates, which need no
+    /// sorted listing.
+    pub(crate) fn rows(&self) -> impl Iterator<Item = TrackRef<'_>> {
+        self.index.live_ids().map(|id| self.row(id))
     }
 
     /// Up to `first` tracks matching `filter`, in id order, starting after
@@ -258,13 +323,19 @@ impl Catalog {
         after: Option<TrackId>,
         first: usize,
     ) -> (Vec<Arc<Track>>, bool) {
-        let start = after.map_or(Bound::Unbounded, Bound::Excluded);
-        let mut matching = self
-            .order
-            .range((start, Bound::Unbounded))
-            .map(|id| &self.tracks[id])
+        let order = self.order();
+        let start = after.map_or(0, |after| {
+            order.partition_point(|&id| *self.index.key_of(id) <= after)
+        });
+        let mut matching = order[start..]
+            .iter()
+            .map(|&id| self.row(id))
             .filter(|t| filter.matches(t));
-        let page: Vec<Arc<Track>> = matching.by_ref().take(first).cloned().collect();
+        let page: Vec<Arc<Track>> = matching
+            .by_ref()
+            .take(first)
+            .map(|t| Arc::new(t.to_track()))
+            .collect();
         let more = matching.next().is_some();
         (page, more)
     }
@@ -272,9 +343,9 @@ impl Catalog {
     /// Number of tracks matching `filter`.
     pub fn count(&self, filter: &TrackFilter) -> usize {
         if filter.is_empty() {
-            return self.tracks.len();
+            return self.len();
         }
-        self.tracks.values().filter(|t| filter.matches(t)).count()
+        self.rows().filter(|t| filter.matches(t)).count()
     }
 
     /// Profiles of every genre (or subgenre), sorted by name.
@@ -282,12 +353,7 @@ impl Catalog {
         let mut cache = self.profiles.lock();
         cache
             .entry(level)
-            .or_insert_with(|| {
-                Arc::new(genre::profiles(
-                    self.tracks.values().map(|t| t.as_ref()),
-                    level,
-                ))
-            })
+            .or_insert_with(|| Arc::new(genre::profiles(self.rows(), level)))
             .clone()
     }
 
@@ -295,18 +361,14 @@ impl Catalog {
     pub fn playlist_model(&self) -> Arc<CoOccurrence> {
         self.playlists
             .lock()
-            .get_or_insert_with(|| {
-                Arc::new(CoOccurrence::from_playlists(
-                    self.tracks.values().map(|t| t.as_ref()),
-                ))
-            })
+            .get_or_insert_with(|| Arc::new(CoOccurrence::from_playlists(self.rows())))
             .clone()
     }
 
     /// The tracks of a playlist (by its id), in id order.
     pub fn playlist_tracks(&self, playlist_id: &str) -> Vec<TrackId> {
         self.tracks()
-            .filter(|t| t.playlists.iter().any(|p| p.id == playlist_id))
+            .filter(|t| t.playlists().any(|p| p.id == playlist_id))
             .map(|t| t.id)
             .collect()
     }
@@ -396,7 +458,7 @@ pub(crate) mod tests {
     #[test]
     fn upserting_an_unchanged_track_leaves_no_tombstone() {
         let mut catalog = catalog_of(&[(0.1, "a"), (0.2, "b"), (0.3, "a"), (0.4, "b"), (0.5, "a")]);
-        let same = (**catalog.tracks().next().unwrap()).clone();
+        let same = catalog.tracks().next().unwrap().to_track();
         catalog.upsert([same.clone()]).unwrap();
         assert_eq!(catalog.index().dead_count(), 0);
         let mut changed = same;
@@ -408,7 +470,7 @@ pub(crate) mod tests {
     #[test]
     fn a_snapshot_is_brought_up_to_date_with_the_store() {
         let catalog = catalog_of(&[(0.1, "a"), (0.2, "b"), (0.3, "c")]);
-        let mut tracks: Vec<Track> = catalog.tracks().map(|t| (**t).clone()).collect();
+        let mut tracks: Vec<Track> = catalog.tracks().map(|t| t.to_track()).collect();
         let gone = tracks.pop().unwrap();
         tracks[0].features.energy = 0.9;
         let Catalog { index, space, .. } = catalog;

@@ -18,11 +18,11 @@ use std::sync::Arc;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::domain::feature_space::{distance, score};
-use crate::domain::{CoOccurrence, Track, TrackFilter, TrackId};
+use crate::domain::{CoOccurrence, Track, TrackFields, TrackFilter, TrackId};
 use crate::error::{Error, Result};
 
 use super::recommend::mean;
-use super::Catalog;
+use super::{Catalog, TrackRef};
 
 /// Content candidates fetched per result wanted.
 const CONTENT_POOL_FACTOR: usize = 5;
@@ -136,24 +136,32 @@ impl Catalog {
         let positive: Vec<(Vec<f32>, f32)> = seeds
             .iter()
             .filter(|(_, w)| *w > 0.0)
-            .filter_map(|(id, w)| Some((self.vector_of(self.get(id)?), *w)))
+            .filter_map(|(id, w)| Some((self.vector_of(&self.get(id)?), *w)))
             .collect();
         if positive.is_empty() {
             return Ok(Vec::new());
         }
         let centroid = weighted_mean(&positive);
         let allowed = |id: &TrackId| {
-            !seed_ids.contains(id) && self.tracks.get(id).is_some_and(|t| filter.matches(t))
+            !seed_ids.contains(id) && self.get(id).is_some_and(|t| filter.matches(&t))
         };
 
         let mut co = model.scores(seeds);
         co.retain(|id, _| allowed(id));
         let pool = first.saturating_mul(CONTENT_POOL_FACTOR).max(50);
-        let content_hits = self.index.search(&centroid, pool, Some(&allowed))?;
+        let content_hits = self.index.search_ids(
+            &centroid,
+            pool,
+            Some(&|id| allowed(self.index.key_of(id))),
+            timbre_index::SearchMode::Auto,
+            None,
+        )?;
         let mut candidates: FxHashMap<TrackId, (f32, f32)> =
             co.iter().map(|(id, s)| (*id, (*s, 0.0))).collect();
-        for hit in &content_hits {
-            candidates.entry(hit.key).or_insert((0.0, 0.0));
+        for &(id, _) in &content_hits {
+            candidates
+                .entry(*self.index.key_of(id))
+                .or_insert((0.0, 0.0));
         }
         for (id, (_, content)) in candidates.iter_mut() {
             *content = match self.index.get(id) {
@@ -177,7 +185,7 @@ impl Catalog {
                 };
                 let (a, b) = (weight * co, (1.0 - weight) * content);
                 Some(Continuation {
-                    track: Arc::clone(self.tracks.get(&id)?),
+                    track: self.get_owned(&id)?,
                     score: a + b,
                     co_occurrence: co,
                     content,
@@ -207,14 +215,14 @@ impl Catalog {
         first: usize,
         filter: &TrackFilter,
     ) -> Vec<Continuation> {
-        let mut all: Vec<&Arc<Track>> = self.tracks().filter(|t| filter.matches(t)).collect();
-        let key = |t: &Arc<Track>| (t.popularity.unwrap_or(0), model.lists_holding(&t.id));
+        let mut all: Vec<TrackRef<'_>> = self.rows().filter(|t| filter.matches(t)).collect();
+        let key = |t: &TrackRef<'_>| (t.popularity().unwrap_or(0), model.lists_holding(&t.id));
         all.sort_by(|a, b| key(b).cmp(&key(a)).then_with(|| a.id.cmp(&b.id)));
         all.into_iter()
             .take(first)
             .map(|t| Continuation {
-                track: Arc::clone(t),
-                score: f32::from(t.popularity.unwrap_or(0)) / 100.0,
+                track: Arc::new(t.to_track()),
+                score: f32::from(t.popularity().unwrap_or(0)) / 100.0,
                 co_occurrence: 0.0,
                 content: 0.0,
                 source: Source::Popularity,

@@ -24,10 +24,13 @@ use std::sync::Arc;
 use crate::domain::feature::FEATURE_COUNT;
 use crate::domain::feature_space::{distance, score};
 use crate::domain::recommend::{rerank, Candidate};
-use crate::domain::{Feature, FeatureValues, RecommendQuery, Seeds, Track, TrackFilter, TrackId};
+use crate::domain::{
+    Feature, FeatureValues, RecommendQuery, Seeds, TrackFields, TrackFilter, TrackId,
+};
 use crate::error::{Error, Result};
+use timbre_index::SearchMode;
 
-use super::{Catalog, Neighbour};
+use super::{Catalog, Neighbour, TrackRef};
 
 /// How far the taste moves away from the negative seeds, as a share of its
 /// distance to their mean.
@@ -231,22 +234,15 @@ impl Catalog {
         } else {
             first.saturating_mul(POOL_FACTOR).max(first + 20)
         };
-        let accept = |id: &TrackId| self.tracks.get(id).is_some_and(|t| filter.matches(t));
+        let accept = |id: u32| filter.matches(&self.row(id));
+        let accept = (!filter.is_empty()).then_some(&accept as &dyn Fn(u32) -> bool);
         loop {
-            let hits = if filter.is_empty() {
-                self.index.search(&taste.vector, pool, None)
-            } else {
-                self.index.search(&taste.vector, pool, Some(&accept))
-            }?;
-            let found: Vec<(Arc<Track>, f32, &[f32])> = hits
+            let hits =
+                self.index
+                    .search_ids(&taste.vector, pool, accept, SearchMode::Auto, None)?;
+            let found: Vec<(TrackRef<'_>, f32, &[f32])> = hits
                 .iter()
-                .filter_map(|h| {
-                    Some((
-                        self.tracks.get(&h.key)?.clone(),
-                        h.distance,
-                        self.index.get(&h.key)?,
-                    ))
-                })
+                .map(|&(id, d)| (self.row(id), d, self.index.vector_of(id)))
                 .collect();
             let candidates: Vec<Candidate<'_>> = found
                 .iter()
@@ -259,7 +255,7 @@ impl Catalog {
                     Candidate {
                         relevance: score(*d) - AVOID_PENALTY * penalty,
                         vector: v,
-                        artist: track.artists.first().map(String::as_str),
+                        artist: track.artists().first().map(String::as_str),
                     }
                 })
                 .collect();
@@ -278,7 +274,13 @@ impl Catalog {
         }
     }
 
-    fn explain(&self, taste: &Taste, track: &Arc<Track>, d: f32, vector: &[f32]) -> Recommendation {
+    fn explain(
+        &self,
+        taste: &Taste,
+        track: &TrackRef<'_>,
+        d: f32,
+        vector: &[f32],
+    ) -> Recommendation {
         let nearest = taste
             .points
             .iter()
@@ -286,7 +288,7 @@ impl Catalog {
             .expect("a taste has at least one point");
         Recommendation {
             neighbour: Neighbour {
-                track: Arc::clone(track),
+                track: Arc::new(track.to_track()),
                 distance: d,
                 score: score(d),
                 seed: nearest.values,
@@ -308,11 +310,11 @@ impl Catalog {
             points.push(SeedPoint {
                 seed: SeedRef {
                     kind: SeedKind::Track,
-                    name: title(track),
+                    name: title(&track),
                     id: Some(id.to_string()),
                 },
-                vector: self.vector_of(track),
-                values: track.features.values(),
+                vector: self.vector_of(&track),
+                values: track.features().values(),
                 track: Some(*id),
             });
         }
@@ -341,11 +343,11 @@ impl Catalog {
     }
 
     /// The track's vector as indexed (or freshly encoded).
-    pub(crate) fn vector_of(&self, track: &Track) -> Vec<f32> {
+    pub(crate) fn vector_of(&self, track: &impl TrackFields) -> Vec<f32> {
         self.index
-            .get(&track.id)
+            .get(&track.id())
             .map(<[f32]>::to_vec)
-            .unwrap_or_else(|| self.space.encode(&track.features.values()))
+            .unwrap_or_else(|| self.space.encode(&track.features().values()))
     }
 
     /// The centroid of an album's, artist's or genre's tracks, cached until
@@ -367,8 +369,8 @@ impl Catalog {
                 })?;
                 let seed = SeedRef {
                     kind,
-                    name: first.album.name.clone().unwrap_or_else(|| wanted.into()),
-                    id: first.album.id.clone(),
+                    name: first.album().name.clone().unwrap_or_else(|| wanted.into()),
+                    id: first.album().id.clone(),
                 };
                 self.centroid_point(seed, &tracks)
             }
@@ -378,7 +380,7 @@ impl Catalog {
                     Error::invalid(format!("no track by artist {wanted:?} in the catalog"))
                 })?;
                 let name = first
-                    .artists
+                    .artists()
                     .iter()
                     .find(|a| a.eq_ignore_ascii_case(wanted))
                     .cloned()
@@ -393,7 +395,7 @@ impl Catalog {
             _ => {
                 let name = key.1.clone();
                 let tracks =
-                    self.matching(|t| t.genres.contains(&name) || t.subgenres.contains(&name));
+                    self.matching(|t| t.genres().contains(&name) || t.subgenres().contains(&name));
                 if tracks.is_empty() {
                     return Err(Error::GenreNotFound(name));
                 }
@@ -409,16 +411,15 @@ impl Catalog {
         Ok(point)
     }
 
-    fn matching(&self, keep: impl Fn(&Track) -> bool) -> Vec<&Track> {
-        self.tracks()
-            .map(|t| t.as_ref())
-            .filter(|t| keep(t))
-            .collect()
+    /// The tracks `keep` accepts, in id order (so the first names the
+    /// group the same way every time).
+    fn matching(&self, keep: impl Fn(&TrackRef<'_>) -> bool) -> Vec<TrackRef<'_>> {
+        self.tracks().filter(|t| keep(t)).collect()
     }
 
-    fn centroid_point(&self, seed: SeedRef, tracks: &[&Track]) -> SeedPoint {
+    fn centroid_point(&self, seed: SeedRef, tracks: &[TrackRef<'_>]) -> SeedPoint {
         let vectors: Vec<Vec<f32>> = tracks.iter().map(|t| self.vector_of(t)).collect();
-        let values: Vec<FeatureValues> = tracks.iter().map(|t| t.features.values()).collect();
+        let values: Vec<FeatureValues> = tracks.iter().map(|t| t.features().values()).collect();
         SeedPoint {
             seed,
             vector: mean(vectors.iter().map(Vec::as_slice)),
@@ -429,9 +430,11 @@ impl Catalog {
 }
 
 /// "Title by Artist", or the id for an untitled track.
-fn title(track: &Track) -> String {
-    let name = track.name.clone().unwrap_or_else(|| track.id.to_string());
-    match track.artists.first() {
+fn title(track: &impl TrackFields) -> String {
+    let name = track
+        .name()
+        .map_or_else(|| track.id().to_string(), str::to_string);
+    match track.artists().first() {
         Some(a) => format!("{name} by {a}"),
         None => name,
     }

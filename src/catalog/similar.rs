@@ -3,8 +3,9 @@
 use std::sync::Arc;
 
 use crate::domain::feature_space::{score, FeatureSpace};
-use crate::domain::{Explanation, FeatureValues, Track, TrackFilter, TrackId};
+use crate::domain::{Explanation, FeatureValues, Track, TrackFields, TrackFilter, TrackId};
 use crate::error::{Error, Result};
+use timbre_index::SearchMode;
 
 use super::Catalog;
 
@@ -58,7 +59,7 @@ impl Catalog {
         match seed {
             Seed::Track(id) => {
                 let track = self.get(id).ok_or(Error::TrackNotFound(*id))?;
-                let values = track.features.values();
+                let values = track.features().values();
                 let vector = self
                     .index
                     .get(id)
@@ -85,30 +86,33 @@ impl Catalog {
         filter: &TrackFilter,
         exclude: &[TrackId],
     ) -> Result<Vec<Neighbour>> {
+        let excluded = |id: u32| exclude.contains(self.index.key_of(id));
         let hits = if filter.is_empty() {
             // Excluding a few seeds needs no filter: ask for that many more
             // and drop them, which keeps the index on its fastest path.
-            let mut hits = self.index.search(vector, first + exclude.len(), None)?;
-            hits.retain(|h| !exclude.contains(&h.key));
+            let mut hits = self.index.search_ids(
+                vector,
+                first + exclude.len(),
+                None,
+                SearchMode::Auto,
+                None,
+            )?;
+            hits.retain(|&(id, _)| !excluded(id));
             hits.truncate(first);
             hits
         } else {
-            let accept = |id: &TrackId| {
-                !exclude.contains(id) && self.tracks.get(id).is_some_and(|t| filter.matches(t))
-            };
-            self.index.search(vector, first, Some(&accept))?
+            let accept = |id: u32| !excluded(id) && filter.matches(&self.row(id));
+            self.index
+                .search_ids(vector, first, Some(&accept), SearchMode::Auto, None)?
         };
         Ok(hits
             .into_iter()
-            .filter_map(|hit| {
-                let track = self.tracks.get(&hit.key)?;
-                Some(Neighbour {
-                    seed: *seed_values,
-                    space: Arc::clone(&self.space),
-                    score: score(hit.distance),
-                    distance: hit.distance,
-                    track: Arc::clone(track),
-                })
+            .map(|(id, distance)| Neighbour {
+                seed: *seed_values,
+                space: Arc::clone(&self.space),
+                score: score(distance),
+                distance,
+                track: Arc::new(self.row(id).to_track()),
             })
             .collect())
     }

@@ -15,25 +15,27 @@
 
 use rustc_hash::FxHashMap;
 
-use super::{Track, TrackId};
+use super::{TrackFields, TrackId};
 
 /// Every playlist the tracks belong to, with its tracks (in the order
 /// given, as often as listed), sorted by playlist id so that anything
 /// numbered from them does not depend on hash order.
-pub fn playlists_of<'a>(
-    tracks: impl IntoIterator<Item = &'a Track>,
-) -> Vec<(&'a str, Vec<TrackId>)> {
-    let mut by_playlist: FxHashMap<&'a str, Vec<TrackId>> = FxHashMap::default();
+pub fn playlists_of(
+    tracks: impl IntoIterator<Item = impl TrackFields>,
+) -> Vec<(String, Vec<TrackId>)> {
+    let mut by_playlist: FxHashMap<String, Vec<TrackId>> = FxHashMap::default();
     for track in tracks {
-        for playlist in &track.playlists {
-            by_playlist
-                .entry(playlist.id.as_str())
-                .or_default()
-                .push(track.id);
+        for playlist in track.playlists() {
+            match by_playlist.get_mut(playlist.id.as_str()) {
+                Some(list) => list.push(track.id()),
+                None => {
+                    by_playlist.insert(playlist.id.clone(), vec![track.id()]);
+                }
+            }
         }
     }
-    let mut lists: Vec<(&str, Vec<TrackId>)> = by_playlist.into_iter().collect();
-    lists.sort_unstable_by_key(|(id, _)| *id);
+    let mut lists: Vec<(String, Vec<TrackId>)> = by_playlist.into_iter().collect();
+    lists.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     lists
 }
 
@@ -74,14 +76,14 @@ impl CoOccurrence {
     }
 
     /// The model of the playlists tracks belong to.
-    pub fn from_playlists<'a>(tracks: impl IntoIterator<Item = &'a Track>) -> Self {
+    pub fn from_playlists(tracks: impl IntoIterator<Item = impl TrackFields>) -> Self {
         let lists = playlists_of(tracks);
         let mut model = CoOccurrence::default();
         for (name, list) in lists {
             let before = model.lists.len();
             model.add(list);
             if model.lists.len() > before {
-                model.named.insert(name.to_string(), before as u32);
+                model.named.insert(name, before as u32);
             }
         }
         model

@@ -3,7 +3,7 @@
 use rustc_hash::FxHashSet;
 
 use super::feature::FEATURE_COUNT;
-use super::{DomainError, Feature, Result, Track, TrackId};
+use super::{DomainError, Feature, Result, TrackFields, TrackId};
 
 /// Conditions on a track. Within one list any entry may match; across
 /// fields all conditions must hold. Names compare case-insensitively.
@@ -101,17 +101,18 @@ impl TrackFilter {
     }
 
     /// Whether `track` satisfies every condition.
-    pub fn matches(&self, track: &Track) -> bool {
-        let album = &track.album;
-        any_of(&self.genres, &track.genres)
-            && any_of(&self.subgenres, &track.subgenres)
-            && any_of(&self.artists, &track.artists)
+    pub fn matches(&self, track: &impl TrackFields) -> bool {
+        let album = track.album();
+        let artists = track.artists();
+        any_of(&self.genres, track.genres())
+            && any_of(&self.subgenres, track.subgenres())
+            && any_of(&self.artists, artists)
             && any_of(&self.albums, album.name.iter().chain(&album.id))
-            && in_range(track.popularity, self.min_popularity, self.max_popularity)
+            && in_range(track.popularity(), self.min_popularity, self.max_popularity)
             && in_range(track.release_year(), self.min_year, self.max_year)
-            && !self.exclude_ids.contains(&track.id)
-            && (self.exclude_artists.is_empty() || !any_of(&self.exclude_artists, &track.artists))
-            && match (self.explicit, track.explicit) {
+            && !self.exclude_ids.contains(&track.id())
+            && (self.exclude_artists.is_empty() || !any_of(&self.exclude_artists, artists))
+            && match (self.explicit, track.explicit()) {
                 (Some(false), Some(true)) => false,
                 (Some(true), flag) => flag == Some(true),
                 _ => true,
@@ -122,7 +123,11 @@ impl TrackFilter {
                 // 0.6000000238.
                 let f32_precision = |x: Option<f64>| x.map(|x| f64::from(x as f32));
                 let (lo, hi) = self.features[*f as usize];
-                in_range(track.features.get(*f), f32_precision(lo), f32_precision(hi))
+                in_range(
+                    track.features().get(*f),
+                    f32_precision(lo),
+                    f32_precision(hi),
+                )
             })
     }
 }

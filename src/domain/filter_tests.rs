@@ -3,6 +3,7 @@
 
 use super::super::track::tests_support::track;
 use super::*;
+use crate::domain::Track;
 
 fn queen() -> Track {
     let mut t = track("0000000000000000000001", &["rock"], "Queen", 80, 1975);

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Feature, Track};
+use super::{Feature, TrackFields};
 
 /// Which genre names a query speaks of: the broad genres (e.g. "rock") or
 /// the finer subgenres (e.g. "hard rock").
@@ -16,10 +16,10 @@ pub enum GenreLevel {
 
 impl GenreLevel {
     /// The names of this level a track belongs to.
-    pub fn of(self, track: &Track) -> &[String] {
+    pub fn of(self, track: &impl TrackFields) -> &[String] {
         match self {
-            GenreLevel::Genre => &track.genres,
-            GenreLevel::Subgenre => &track.subgenres,
+            GenreLevel::Genre => track.genres(),
+            GenreLevel::Subgenre => track.subgenres(),
         }
     }
 }
@@ -97,32 +97,41 @@ struct GenreAccumulator {
 
 impl GenreAccumulator {
     /// Counts a track and adds its popularity and features.
-    fn add(&mut self, track: &Track) {
+    fn add(&mut self, track: &impl TrackFields) {
         self.tracks += 1;
-        if let Some(p) = track.popularity {
+        if let Some(p) = track.popularity() {
             self.popularity.add(f64::from(p));
         }
         for feature in Feature::ALL {
-            if let Some(x) = track.features.get(feature) {
+            if let Some(x) = track.features().get(feature) {
                 self.features[feature as usize].add(x);
             }
         }
     }
 }
 
+/// The value of `key` in `map`, inserted as the default when absent; the
+/// key is copied only then (a million tracks name a few dozen genres).
+fn entry<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut V {
+    if !map.contains_key(key) {
+        map.insert(key.to_string(), V::default());
+    }
+    map.get_mut(key).expect("inserted above")
+}
+
 /// Profiles of every genre (or subgenre) of `tracks`, sorted by name.
-pub fn profiles<'a>(
-    tracks: impl IntoIterator<Item = &'a Track>,
+pub fn profiles(
+    tracks: impl IntoIterator<Item = impl TrackFields>,
     level: GenreLevel,
 ) -> Vec<GenreProfile> {
-    let mut genres: BTreeMap<&'a str, GenreAccumulator> = BTreeMap::new();
+    let mut genres: BTreeMap<String, GenreAccumulator> = BTreeMap::new();
     for track in tracks {
-        for name in level.of(track) {
-            let acc = genres.entry(name.as_str()).or_default();
-            acc.add(track);
+        for name in level.of(&track) {
+            let acc = entry(&mut genres, name);
+            acc.add(&track);
             if level == GenreLevel::Genre {
-                for sub in &track.subgenres {
-                    *acc.subgenres.entry(sub.clone()).or_default() += 1;
+                for sub in track.subgenres() {
+                    *entry(&mut acc.subgenres, sub) += 1;
                 }
             }
         }
@@ -133,7 +142,7 @@ pub fn profiles<'a>(
             let mut subgenres: Vec<(String, usize)> = acc.subgenres.into_iter().collect();
             subgenres.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
             GenreProfile {
-                name: name.to_string(),
+                name,
                 level,
                 track_count: acc.tracks,
                 subgenres,
@@ -212,26 +221,26 @@ impl TrendQuery {
 
 /// Trends per genre and release year over `tracks`, sorted by genre, then
 /// year. Tracks without a release year are left out.
-pub fn trends<'a>(
-    tracks: impl IntoIterator<Item = &'a Track>,
+pub fn trends(
+    tracks: impl IntoIterator<Item = impl TrackFields>,
     query: &TrendQuery,
 ) -> Vec<YearTrend> {
-    let mut groups: BTreeMap<(&'a str, u16), GenreAccumulator> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, u16), GenreAccumulator> = BTreeMap::new();
     for track in tracks {
         let Some(year) = track.release_year().filter(|y| query.wants_year(*y)) else {
             continue;
         };
-        for name in query.level.of(track) {
+        for name in query.level.of(&track) {
             if !query.genres.is_empty() && !query.genres.contains(name) {
                 continue;
             }
-            groups.entry((name.as_str(), year)).or_default().add(track);
+            groups.entry((name.clone(), year)).or_default().add(&track);
         }
     }
     groups
         .into_iter()
         .map(|((genre, year), acc)| YearTrend {
-            genre: genre.to_string(),
+            genre,
             year,
             track_count: acc.tracks,
             popularity: acc.popularity.summary().map(|s| s.mean),

@@ -76,7 +76,7 @@ impl fmt::Debug for TrackId {
 
 /// An album release date at the precision Spotify knows it: a year, a
 /// month or a day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ReleaseDate {
     pub year: u16,
     pub month: Option<u8>,
@@ -130,7 +130,7 @@ impl fmt::Display for ReleaseDate {
 }
 
 /// The album a track appears on.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct Album {
     /// Spotify album id, where the source has one.
     pub id: Option<String>,
@@ -141,7 +141,7 @@ pub struct Album {
 /// A playlist a track belongs to, with the genre the playlist was filed
 /// under (the shared dataset files every playlist under one genre and one
 /// subgenre).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Playlist {
     pub id: String,
     pub name: Option<String>,
@@ -170,28 +170,133 @@ pub struct Track {
     pub features: AudioFeatures,
 }
 
-impl Track {
+/// Read access to a track's fields, whether an owned [`Track`] or a row of
+/// the catalog's compact table (which keeps no `Track` values: a million of
+/// them took most of the server's memory). Filters, genre analytics and
+/// recommendations read tracks through this, so they run on either.
+pub trait TrackFields {
+    fn id(&self) -> TrackId;
+    fn name(&self) -> Option<&str>;
+    /// Artist names, main artist first.
+    fn artists(&self) -> &[String];
+    fn album(&self) -> &Album;
+    fn popularity(&self) -> Option<u8>;
+    fn explicit(&self) -> Option<bool>;
+    /// Genres, lower-case, sorted, without duplicates.
+    fn genres(&self) -> &[String];
+    /// Subgenres, lower-case, sorted, without duplicates.
+    fn subgenres(&self) -> &[String];
+    /// Playlists holding the track, sorted by id.
+    fn playlists(&self) -> impl Iterator<Item = &Playlist>;
+    fn features(&self) -> &AudioFeatures;
+
+    /// Year of the album's release, where known.
+    fn release_year(&self) -> Option<u16> {
+        self.album().release_date.map(|d| d.year)
+    }
+
     /// Whether the track is on the album with this name (any case) or
     /// Spotify id: how album seeds and filters pick their tracks.
-    pub fn on_album(&self, name_or_id: &str) -> bool {
-        self.album.id.as_deref() == Some(name_or_id)
-            || self
-                .album
+    fn on_album(&self, name_or_id: &str) -> bool {
+        let album = self.album();
+        album.id.as_deref() == Some(name_or_id)
+            || album
                 .name
                 .as_deref()
                 .is_some_and(|n| n.eq_ignore_ascii_case(name_or_id))
     }
 
     /// Whether the track credits this artist (any case), main or featured.
-    pub fn credits(&self, artist: &str) -> bool {
-        self.artists.iter().any(|a| a.eq_ignore_ascii_case(artist))
+    fn credits(&self, artist: &str) -> bool {
+        self.artists()
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(artist))
     }
 
-    /// Year of the album's release, where known.
-    pub fn release_year(&self) -> Option<u16> {
-        self.album.release_date.map(|d| d.year)
+    /// The track as an owned value.
+    fn to_track(&self) -> Track {
+        Track {
+            id: self.id(),
+            name: self.name().map(str::to_string),
+            artists: self.artists().to_vec(),
+            album: self.album().clone(),
+            popularity: self.popularity(),
+            explicit: self.explicit(),
+            genres: self.genres().to_vec(),
+            subgenres: self.subgenres().to_vec(),
+            playlists: self.playlists().cloned().collect(),
+            features: *self.features(),
+        }
     }
+}
 
+impl<T: TrackFields> TrackFields for &T {
+    fn id(&self) -> TrackId {
+        (**self).id()
+    }
+    fn name(&self) -> Option<&str> {
+        (**self).name()
+    }
+    fn artists(&self) -> &[String] {
+        (**self).artists()
+    }
+    fn album(&self) -> &Album {
+        (**self).album()
+    }
+    fn popularity(&self) -> Option<u8> {
+        (**self).popularity()
+    }
+    fn explicit(&self) -> Option<bool> {
+        (**self).explicit()
+    }
+    fn genres(&self) -> &[String] {
+        (**self).genres()
+    }
+    fn subgenres(&self) -> &[String] {
+        (**self).subgenres()
+    }
+    fn playlists(&self) -> impl Iterator<Item = &Playlist> {
+        (**self).playlists()
+    }
+    fn features(&self) -> &AudioFeatures {
+        (**self).features()
+    }
+}
+
+impl TrackFields for Track {
+    fn id(&self) -> TrackId {
+        self.id
+    }
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+    fn artists(&self) -> &[String] {
+        &self.artists
+    }
+    fn album(&self) -> &Album {
+        &self.album
+    }
+    fn popularity(&self) -> Option<u8> {
+        self.popularity
+    }
+    fn explicit(&self) -> Option<bool> {
+        self.explicit
+    }
+    fn genres(&self) -> &[String] {
+        &self.genres
+    }
+    fn subgenres(&self) -> &[String] {
+        &self.subgenres
+    }
+    fn playlists(&self) -> impl Iterator<Item = &Playlist> {
+        self.playlists.iter()
+    }
+    fn features(&self) -> &AudioFeatures {
+        &self.features
+    }
+}
+
+impl Track {
     /// Folds another record of the same track into this one: playlists,
     /// genres and subgenres are united (the shared dataset lists a track once
     /// per playlist); metadata missing here is taken from `other`.

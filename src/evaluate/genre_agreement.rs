@@ -10,7 +10,7 @@
 use rustc_hash::FxHashMap;
 
 use crate::catalog::{Catalog, Seed};
-use crate::domain::{Track, TrackFilter, TrackId};
+use crate::domain::{Track, TrackFields, TrackFilter, TrackId};
 use crate::error::Result;
 
 use super::parallel;
@@ -56,15 +56,18 @@ fn mean(shares: impl Iterator<Item = Option<f64>>) -> f64 {
 /// A seed that is not in the catalogue, or an index error.
 pub fn of_similar(catalog: &Catalog, seeds: &[TrackId]) -> Result<Agreement> {
     let per_seed = parallel::map(seeds, |_, id| -> Result<(Option<f64>, Option<f64>)> {
-        let seed = catalog.get(id).expect("seeds come from the catalogue");
+        let seed = catalog
+            .get(id)
+            .expect("seeds come from the catalogue")
+            .to_track();
         let neighbours = catalog.similar(&Seed::Track(*id), K, &TrackFilter::default())?;
         let share = |labels: fn(&Track) -> &[String]| {
-            if labels(seed).is_empty() || neighbours.is_empty() {
+            if labels(&seed).is_empty() || neighbours.is_empty() {
                 return None;
             }
             let agreeing = neighbours
                 .iter()
-                .filter(|n| shares_any(labels(seed), labels(&n.track)))
+                .filter(|n| shares_any(labels(&seed), labels(&n.track)))
                 .count();
             Some(agreeing as f64 / neighbours.len() as f64)
         };

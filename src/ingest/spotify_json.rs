@@ -166,6 +166,7 @@ fn convert(api: ApiTrack, features: &HashMap<String, ApiFeatures>) -> Result<Tra
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::TrackFields;
 
     const TRACKS: &str = r#"{"tracks": [
       {"id": "11dFghVXANMlKmJXsNCbNl", "name": "Cut To The Feeling", "popularity": 63, "explicit": false,

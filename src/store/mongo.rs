@@ -20,8 +20,8 @@ use mongodb::{Client, Collection, Database, IndexModel};
 
 use super::{Result, StoreError, TrackStore, UpsertStats};
 use crate::domain::{
-    GenreLevel, GenreProfile, ListenerProfile, Track, TrackId, TrackSignal, TrendQuery, UserId,
-    YearTrend,
+    GenreLevel, GenreProfile, ListenerProfile, Track, TrackFields, TrackId, TrackSignal,
+    TrendQuery, UserId, YearTrend,
 };
 
 /// Name of the collection holding tracks.

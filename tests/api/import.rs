@@ -4,6 +4,7 @@
 use std::process::Command;
 
 use actix_web::{web, App, HttpResponse, HttpServer};
+use timbre::domain::TrackFields;
 use timbre::ingest::{self, Source};
 
 use crate::helpers::{data_dir, shared_dataset, spawn_app_in, synthetic_csv};

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use timbre::config::Config;
-use timbre::domain::Track;
+use timbre::domain::{Track, TrackFields};
 use timbre::ingest::Source;
 use timbre::kafka::message::{encode_delete, encode_upsert};
 use timbre::kafka::{self, IngestStatus, KafkaSettings};
@@ -212,7 +212,7 @@ async fn replayed_messages_change_nothing() {
     let before = server
         .app
         .service
-        .read_now(|c| c.tracks().cloned().collect::<Vec<_>>());
+        .read_now(|c| c.tracks().map(|t| t.to_track()).collect::<Vec<_>>());
     assert_eq!(catalog_size(&server.app).await, (30, 0));
     let service = Arc::clone(&server.app.service);
     server.stop().await;
@@ -230,7 +230,7 @@ async fn replayed_messages_change_nothing() {
     let after = server
         .app
         .service
-        .read_now(|c| c.tracks().cloned().collect::<Vec<_>>());
+        .read_now(|c| c.tracks().map(|t| t.to_track()).collect::<Vec<_>>());
     assert_eq!(before, after);
     // Nothing was re-inserted into the index: no tombstones.
     assert_eq!(catalog_size(&server.app).await, (30, 0));
