@@ -17,7 +17,9 @@ use timbre::startup::{self, Application};
 
 /// mimalloc instead of glibc's malloc: a GraphQL request allocates and frees
 /// hundreds of small values, and under HTTP load glibc's allocator took
-/// about 14 % of the server's CPU (perf, `similar` at saturation).
+/// about 14 % of the server's CPU (perf, `similar` at saturation). Built
+/// without transparent huge pages (Cargo.toml), so freed memory goes back
+/// to the system page by page.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

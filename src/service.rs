@@ -103,10 +103,15 @@ impl TrackService {
         params: IndexParams,
     ) -> Result<(Self, Startup)> {
         let started = Instant::now();
-        let tracks = store::load_all(store.as_ref(), 10_000).await?;
+        let (pages, mut inbox) = tokio::sync::mpsc::channel::<Vec<Track>>(2);
         let dir = snapshot_dir.clone();
-        let (catalog, origin) =
-            blocking(move || bring_up(tracks, dir.as_deref(), params)).await??;
+        let build = blocking(move || {
+            let tracks = std::iter::from_fn(move || inbox.blocking_recv()).flatten();
+            bring_up(tracks, dir.as_deref(), params)
+        });
+        let (loaded, built) = tokio::join!(store::load_pages(store.as_ref(), 10_000, pages), build);
+        loaded?;
+        let (catalog, origin) = built??;
         let service = TrackService {
             store,
             catalog: Arc::new(RwLock::new(catalog)),
@@ -543,7 +548,7 @@ impl TrackService {
 
 /// Builds the catalog at start: from the snapshot when usable, else anew.
 fn bring_up(
-    tracks: Vec<Track>,
+    tracks: impl Iterator<Item = Track>,
     dir: Option<&std::path::Path>,
     params: IndexParams,
 ) -> Result<(Catalog, IndexOrigin)> {

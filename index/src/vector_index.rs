@@ -209,8 +209,8 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
         params: IndexParams,
         items: impl IntoIterator<Item = (K, Vec<f32>)>,
     ) -> Result<Self> {
-        let items: Vec<(K, Vec<f32>)> = items.into_iter().collect();
-        let mut index = Self::with_capacity(dim, params, items.len())?;
+        let items = items.into_iter();
+        let mut index = Self::with_capacity(dim, params, items.size_hint().0)?;
         for (key, vector) in items {
             index.check(&vector)?;
             index.push(key, &vector);
@@ -550,26 +550,104 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
         mode: SearchMode,
         ef: Option<usize>,
     ) -> Result<Vec<Hit<K>>> {
-        self.check(query)?;
-        let k = k.min(self.len());
-        if k == 0 {
-            return Ok(Vec::new());
-        }
-        let ef = ef.unwrap_or(self.params.ef_search);
-        let found = match filter {
-            None if self.dead_count() == 0 => self.search_mode(query, k, ef, mode, None, |_| true),
-            None => self.search_mode(query, k, ef, mode, None, |id| !self.dead[id as usize]),
-            Some(f) => self.search_mode(query, k, ef, mode, Some(f), |id| {
-                !self.dead[id as usize] && f(&self.keys[id as usize])
-            }),
-        };
-        Ok(found
+        let by_id = filter.map(|f| move |id: u32| f(&self.keys[id as usize]));
+        let by_id = by_id.as_ref().map(|f| f as &dyn Fn(u32) -> bool);
+        Ok(self
+            .search_ids(query, k, by_id, mode, ef)?
             .into_iter()
             .map(|(id, distance)| Hit {
                 key: self.keys[id as usize].clone(),
                 distance,
             })
             .collect())
+    }
+
+    /// Like [`VectorIndex::search_with`], over internal ids: `filter` is
+    /// asked about ids, and hits come back as (id, distance). For owners
+    /// that keep their own data by internal id ([`VectorIndex::id_of`]),
+    /// where a filter by key would cost a hash lookup per candidate.
+    ///
+    /// # Errors
+    /// A query of the wrong dimension or with a non-finite value.
+    pub fn search_ids(
+        &self,
+        query: &[f32],
+        k: usize,
+        filter: Option<&dyn Fn(u32) -> bool>,
+        mode: SearchMode,
+        ef: Option<usize>,
+    ) -> Result<Vec<(u32, f32)>> {
+        self.check(query)?;
+        let k = k.min(self.len());
+        if k == 0 {
+            return Ok(Vec::new());
+        }
+        let ef = ef.unwrap_or(self.params.ef_search);
+        Ok(match filter {
+            None if self.dead_count() == 0 => self.search_mode(query, k, ef, mode, None, |_| true),
+            None => self.search_mode(query, k, ef, mode, None, |id| !self.dead[id as usize]),
+            Some(f) => self.search_mode(query, k, ef, mode, Some(f), |id| {
+                !self.dead[id as usize] && f(id)
+            }),
+        })
+    }
+
+    /// The live internal id of `key`. Ids are dense, from 0 to
+    /// [`VectorIndex::id_count`]; each write of a vector takes the next one,
+    /// and [`VectorIndex::compact`] renumbers the live ids from 0 in their
+    /// old order, so an owner can keep its own rows in step.
+    pub fn id_of(&self, key: &K) -> Option<u32> {
+        self.live_id(key)
+    }
+
+    /// The key of internal id `id` (live or dead).
+    ///
+    /// # Panics
+    /// When `id` was never given out.
+    pub fn key_of(&self, id: u32) -> &K {
+        &self.keys[id as usize]
+    }
+
+    /// Whether internal id `id` holds a live vector.
+    pub fn is_live(&self, id: u32) -> bool {
+        self.dead.get(id as usize).is_some_and(|dead| !dead)
+    }
+
+    /// Number of internal ids given out, dead ones included.
+    pub fn id_count(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// The live internal ids, ascending.
+    pub fn live_ids(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..self.keys.len() as u32).filter(|&id| !self.dead[id as usize])
+    }
+
+    /// The vector of internal id `id` (live or dead).
+    ///
+    /// # Panics
+    /// When `id` was never given out.
+    pub fn vector_of(&self, id: u32) -> &[f32] {
+        self.row(id)
+    }
+
+    /// Checks a vector as a write would: its dimension and finite values.
+    ///
+    /// # Errors
+    /// A vector of the wrong dimension or with a non-finite value.
+    pub fn validate(&self, vector: &[f32]) -> Result<()> {
+        self.check(vector)
+    }
+
+    /// Appends the vector of `key` under the next internal id, which it
+    /// returns, tombstoning the key's previous vector; the graph takes it
+    /// at the next catch-up or flush, searches find it at once.
+    ///
+    /// # Errors
+    /// A vector of the wrong dimension or with a non-finite value.
+    pub fn append(&mut self, key: K, vector: &[f32]) -> Result<u32> {
+        self.check(vector)?;
+        Ok(self.push(key, vector))
     }
 }
 
@@ -581,7 +659,7 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
         k: usize,
         ef: usize,
         mode: SearchMode,
-        filter: Option<&dyn Fn(&K) -> bool>,
+        filter: Option<&dyn Fn(u32) -> bool>,
         accept: impl Fn(u32) -> bool + Copy,
     ) -> Vec<(u32, f32)> {
         let exact = || flat::top_k(&self.vectors, query, k, accept);
@@ -610,7 +688,7 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
     /// many vectors the filter lets through, estimated from a sample spread
     /// evenly over the ids: a walk must pass about 1/share as many nodes to
     /// find its `ef` matches, while a scan's cost stays the same.
-    fn prefers_exact(&self, filter: Option<&dyn Fn(&K) -> bool>) -> bool {
+    fn prefers_exact(&self, filter: Option<&dyn Fn(u32) -> bool>) -> bool {
         let n = self.len();
         let Some(filter) = filter else {
             return n <= self.params.exact_below;
@@ -625,7 +703,7 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
             let id = i * ids / SAMPLE;
             if !self.dead[id] {
                 seen += 1;
-                passed += usize::from(filter(&self.keys[id]));
+                passed += usize::from(filter(id as u32));
             }
         }
         // Half a match when none was seen: the share is below 1/seen.

@@ -71,7 +71,7 @@ impl Catalog {
     /// # Errors
     /// Invalid index parameters.
     pub fn empty(params: IndexParams) -> Result<Self> {
-        Self::build(Vec::new(), params)
+        Self::build([], params)
     }
 
     /// Builds the catalog from scratch, fitting the feature space on the
@@ -79,18 +79,28 @@ impl Catalog {
     ///
     /// # Errors
     /// Invalid index parameters.
-    pub fn build(tracks: Vec<Track>, params: IndexParams) -> Result<Self> {
-        let space = fit_space(&tracks);
-        let vectors = tracks
-            .iter()
-            .map(|t| (t.id, space.encode(&t.features.values())));
-        let index = VectorIndex::build(space.dim(), params, vectors)?;
-        // The index gave the tracks ids in this order (a track given twice
-        // left a dead id for its first copy).
+    pub fn build(tracks: impl IntoIterator<Item = Track>, params: IndexParams) -> Result<Self> {
+        // Into the compact table as they come: a million `Track` values
+        // held at once would take several times the catalog's own size.
         let mut table = TrackTable::default();
-        for track in &tracks {
-            table.push(track);
+        let mut ids = Vec::new();
+        for track in tracks {
+            ids.push(track.id);
+            table.push(&track);
         }
+        let values = |at: usize| table.features(at as u32).values();
+        let space = if ids.is_empty() {
+            FeatureSpace::default()
+        } else {
+            FeatureSpace::fit((0..ids.len()).map(values))
+        };
+        let vectors = ids
+            .iter()
+            .enumerate()
+            .map(|(at, id)| (*id, space.encode(&values(at))));
+        // The index gives the tracks ids in this order (a track given twice
+        // leaves a dead id for its first copy), so rows and ids agree.
+        let index = VectorIndex::build(space.dim(), params, vectors)?;
         Ok(Self::assemble(table, index, space))
     }
 
@@ -396,21 +406,17 @@ pub(crate) mod tests {
 
     /// A catalog of tracks that differ only in energy, one genre each.
     pub(crate) fn catalog_of(tracks: &[(f32, &str)]) -> Catalog {
-        let tracks = tracks
-            .iter()
-            .enumerate()
-            .map(|(i, (energy, genre))| {
-                let mut t = track(
-                    &format!("{i:022}"),
-                    &[genre],
-                    &format!("artist {i}"),
-                    50,
-                    2000,
-                );
-                t.features.energy = *energy;
-                t
-            })
-            .collect();
+        let tracks = tracks.iter().enumerate().map(|(i, (energy, genre))| {
+            let mut t = track(
+                &format!("{i:022}"),
+                &[genre],
+                &format!("artist {i}"),
+                50,
+                2000,
+            );
+            t.features.energy = *energy;
+            t
+        });
         Catalog::build(tracks, IndexParams::default()).unwrap()
     }
 

@@ -141,6 +141,11 @@ impl TrackTable {
         self.garbage = 0;
     }
 
+    /// The audio features of row `at`.
+    pub(crate) fn features(&self, at: u32) -> &AudioFeatures {
+        &self.rows[at as usize].features
+    }
+
     /// The track of row `at`, under `id` (the index's key of that row).
     pub(crate) fn get(&self, at: u32, id: TrackId) -> TrackRef<'_> {
         TrackRef {

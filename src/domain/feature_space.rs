@@ -37,6 +37,7 @@
 //! forces a rebuild.
 
 use serde::{Deserialize, Serialize};
+use std::borrow::Borrow;
 
 use super::feature::{FeatureValues, FEATURE_COUNT};
 use super::Feature;
@@ -169,7 +170,7 @@ impl FeatureSpace {
     /// Version 1 with centre and scale fitted on `tracks`: mean and standard
     /// deviation of each transformed feature. Columns whose feature has
     /// fewer than two known values, or no spread, keep their defaults.
-    pub fn fit<'a>(tracks: impl IntoIterator<Item = &'a FeatureValues>) -> Self {
+    pub fn fit(tracks: impl IntoIterator<Item = impl Borrow<FeatureValues>>) -> Self {
         FeatureSpace::default().fitted(tracks)
     }
 
@@ -180,9 +181,9 @@ impl FeatureSpace {
     /// [`FeatureSpace::is_current`] is false and such a space is never
     /// mistaken for the server's. Unfitted columns start at centre 0,
     /// scale 1.
-    pub fn with_columns<'a>(
+    pub fn with_columns(
         columns: impl IntoIterator<Item = (Feature, Encoding, f64)>,
-        tracks: impl IntoIterator<Item = &'a FeatureValues>,
+        tracks: impl IntoIterator<Item = impl Borrow<FeatureValues>>,
     ) -> Self {
         FeatureSpace {
             version: 0,
@@ -202,10 +203,11 @@ impl FeatureSpace {
 
     /// This space with centre and scale of its fitted columns set to the
     /// mean and standard deviation over `tracks`.
-    fn fitted<'a>(self, tracks: impl IntoIterator<Item = &'a FeatureValues>) -> Self {
+    fn fitted(self, tracks: impl IntoIterator<Item = impl Borrow<FeatureValues>>) -> Self {
         let mut space = self;
         let mut sums = vec![(0usize, 0.0f64, 0.0f64); space.columns.len()];
         for values in tracks {
+            let values = values.borrow();
             for (column, sum) in space.columns.iter().zip(&mut sums) {
                 if let Some(t) =
                     values[column.feature as usize].and_then(|x| column.encoding.transform(x))

@@ -102,31 +102,35 @@ pub trait TrackStore: Send + Sync + 'static {
     }
 }
 
-/// Reads every stored track, page by page in id order, logging progress:
-/// at start-up the catalog is built from this. Pages are appended to one
-/// vector, so the tracks are held once, not once per page and again whole.
+/// Reads every stored track, page by page in id order, logging progress,
+/// and sends each page to `pages`: at start-up the catalog takes them in as
+/// they arrive, so the tracks are never all held as `Track` values at once
+/// (a million of them take several times the catalog's own size). Stops
+/// early when the receiver is gone. Returns how many tracks were read.
 ///
 /// # Errors
 /// The first store error.
-pub async fn load_all(store: &dyn TrackStore, page: usize) -> Result<Vec<Track>> {
+pub async fn load_pages(
+    store: &dyn TrackStore,
+    page: usize,
+    pages: tokio::sync::mpsc::Sender<Vec<Track>>,
+) -> Result<usize> {
     let total = store.count().await?;
-    let mut all = Vec::with_capacity(total as usize);
+    let mut loaded = 0;
     let mut after = None;
     loop {
         let batch = store.scan(after, page).await?;
         let done = batch.len() < page;
         after = batch.last().map(|t| t.id);
-        all.extend(batch);
+        loaded += batch.len();
+        if pages.send(batch).await.is_err() {
+            return Ok(loaded);
+        }
         if total >= page as u64 {
-            tracing::info!(
-                loaded = all.len(),
-                total,
-                store = store.name(),
-                "loading tracks"
-            );
+            tracing::info!(loaded, total, store = store.name(), "loading tracks");
         }
         if done {
-            return Ok(all);
+            return Ok(loaded);
         }
     }
 }
