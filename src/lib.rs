@@ -18,6 +18,8 @@
 //! - [`http`]: actix-web routes mounting the schema, GraphiQL and probes.
 //! - [`evaluate`]: `timbre evaluate`, the offline evaluation of playlist
 //!   continuation and feature spaces that chose the defaults.
+//! - [`background`]: a lower-priority thread for work that can wait (graph
+//!   catch-ups).
 //! - [`config`], [`cli`], [`startup`]: configuration, command line, and
 //!   building the running application; `main.rs` only wires them.
 //!
@@ -25,6 +27,7 @@
 //! index; queries → api → service → catalog.
 
 pub mod api;
+pub mod background;
 pub mod catalog;
 pub mod cli;
 pub mod config;

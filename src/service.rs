@@ -428,13 +428,16 @@ impl TrackService {
                 let started = Instant::now();
                 let inserted = job.len();
                 let spare_a_core = serving.load(Ordering::Acquire);
-                match tokio::task::spawn_blocking(move || {
+                let run = crate::background::spawn("timbre-graph", move || {
                     let mut job = job;
                     job.run(spare_a_core);
                     job
-                })
-                .await
-                {
+                });
+                let done = match run {
+                    Ok(receiver) => receiver.await.map_err(|_| "it panicked".to_string()),
+                    Err(e) => Err(format!("no thread for it: {e}")),
+                };
+                match done {
                     Ok(job) => {
                         catalog.write().graph_caught_up(job);
                         tracing::debug!(
@@ -445,6 +448,7 @@ impl TrackService {
                     }
                     Err(e) => {
                         tracing::error!(error = %e, "the graph catch-up failed");
+                        catalog.write().graph_catch_up_lost();
                         running.store(false, Ordering::Release);
                         return;
                     }

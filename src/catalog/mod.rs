@@ -235,6 +235,12 @@ impl Catalog {
         self.index.caught_up(done)
     }
 
+    /// Forgets a catch-up whose thread failed; see
+    /// [`VectorIndex::abandon_catch_up`].
+    pub fn graph_catch_up_lost(&mut self) {
+        self.index.abandon_catch_up();
+    }
+
     /// Puts every vector into the graph now (before a snapshot); `false`
     /// while a catch-up is in flight.
     pub fn flush_graph(&mut self) -> bool {
