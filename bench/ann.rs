@@ -363,6 +363,12 @@ fn worker(args: &WorkerArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let index = VectorIndex::build(dim, params, items)?;
     let build_seconds = started.elapsed().as_secs_f64();
+    // The build frees hnsw_rs's structures and the input vectors; glibc
+    // keeps freed memory mapped until asked, which would count them as the
+    // index's. The server gives its start-up's freed memory back the same
+    // way (mi_collect, src/main.rs).
+    // SAFETY: malloc_trim only releases free memory of glibc's heap.
+    unsafe { libc::malloc_trim(0) };
     let rss_after = rss_bytes()?;
     let snapshot_bytes = snapshot_size(&index, &args.out.join("snapshot"))?;
     reply(&json!({

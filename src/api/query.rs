@@ -179,8 +179,11 @@ impl CatalogQuery {
         // Unfiltered, a search is a graph walk (or a scan of a small
         // catalogue); a filter can turn it into a scan of every track.
         let cheap = filter.is_empty();
+        let parts = super::track::selected_parts(ctx.look_ahead().field("track"));
         let found = service(ctx)
-            .read_sized(cheap, move |c| c.similar(&seed, first, &filter))
+            .read_sized(cheap, move |c| {
+                c.similar_parts(&seed, first, &filter, parts)
+            })
             .await
             .api()?
             .api()?;

@@ -158,11 +158,18 @@ impl RecommendQueries {
         let max_page = ctx.data_unchecked::<Limits>().max_page_size;
         let query = input.into_domain(max_page).api()?;
         let service = service(ctx);
+        let parts = super::track::selected_parts(ctx.look_ahead().field("track"));
         // Cheap calls run here under one read lock; the others on the pool.
-        let here = service.read_now(|c| c.recommend_is_cheap(&query).then(|| c.recommend(&query)));
+        let here = service.read_now(|c| {
+            c.recommend_is_cheap(&query)
+                .then(|| c.recommend_parts(&query, parts))
+        });
         let found = match here {
             Some(found) => found,
-            None => service.read(move |c| c.recommend(&query)).await.api()?,
+            None => service
+                .read(move |c| c.recommend_parts(&query, parts))
+                .await
+                .api()?,
         }
         .api()?;
         let stored = stored_tracks(ctx, found.iter().map(|r| r.neighbour.track.id)).await?;

@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Enum, Object, SimpleObject, ID};
+use async_graphql::{Enum, Lookahead, Object, SimpleObject, ID};
 
-use crate::domain::{self, Track};
+use crate::domain::{self, Track, TrackParts};
 
 /// A Spotify audio feature. Units: see each field of `AudioFeatures`.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -23,6 +23,18 @@ pub enum FeatureName {
     Tempo,
     DurationMs,
     TimeSignature,
+}
+
+/// The parts of a `Track` that a selection reads beyond the always-copied
+/// ones (see [`TrackParts`]), so that a search copies no text the answer
+/// leaves out. Fragments count; `@skip` and `@include` are ignored, which
+/// only copies more.
+pub fn selected_parts(track: Lookahead<'_>) -> TrackParts {
+    TrackParts {
+        album: track.field("album").exists(),
+        genres: track.field("genres").exists() || track.field("subgenres").exists(),
+        playlists: track.field("playlists").exists(),
+    }
 }
 
 /// A track: metadata, genres, the playlists holding it, audio features.

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::domain::{GenreLevel, Seeds, TrackFields, TrackFilter};
+use crate::domain::{GenreLevel, Seeds, TrackFields, TrackFilter, TrackParts};
 use crate::error::{Error, Result};
 
 use super::recommend::{mean, mean_values};
@@ -68,7 +68,14 @@ impl Catalog {
                     ..Default::default()
                 },
             };
-            let tracks = self.nearest(&taste, &taste_values, evidence, &filter, &seed.track_ids)?;
+            let tracks = self.nearest(
+                &taste,
+                &taste_values,
+                evidence,
+                &filter,
+                &seed.track_ids,
+                TrackParts::ALL,
+            )?;
             if tracks.is_empty() {
                 continue;
             }

@@ -25,7 +25,7 @@ use crate::domain::feature::FEATURE_COUNT;
 use crate::domain::feature_space::{distance, score};
 use crate::domain::recommend::{rerank, Candidate};
 use crate::domain::{
-    Feature, FeatureValues, RecommendQuery, Seeds, TrackFields, TrackFilter, TrackId,
+    Feature, FeatureValues, RecommendQuery, Seeds, TrackFields, TrackFilter, TrackId, TrackParts,
 };
 use crate::error::{Error, Result};
 use timbre_index::SearchMode;
@@ -126,6 +126,19 @@ impl Catalog {
     /// track, [`Error::TrackNotFound`] and [`Error::GenreNotFound`] for
     /// unknown seeds.
     pub fn recommend(&self, query: &RecommendQuery) -> Result<Vec<Recommendation>> {
+        self.recommend_parts(query, TrackParts::ALL)
+    }
+
+    /// [`Catalog::recommend`] with only `parts` of each result's text
+    /// copied (see [`TrackParts`]).
+    ///
+    /// # Errors
+    /// As [`Catalog::recommend`].
+    pub fn recommend_parts(
+        &self,
+        query: &RecommendQuery,
+        parts: TrackParts,
+    ) -> Result<Vec<Recommendation>> {
         query.validate()?;
         let taste = self.taste(query)?;
         let mut filter = query.filter.clone();
@@ -138,6 +151,7 @@ impl Catalog {
             query.first,
             query.diversity,
             query.max_per_artist,
+            parts,
         )
     }
 
@@ -227,6 +241,7 @@ impl Catalog {
         first: usize,
         diversity: f32,
         max_per_artist: Option<usize>,
+        parts: TrackParts,
     ) -> Result<Vec<Recommendation>> {
         let plain = diversity == 0.0 && max_per_artist.is_none() && taste.avoid.is_empty();
         let mut pool = if plain {
@@ -266,7 +281,7 @@ impl Catalog {
                     .into_iter()
                     .map(|i| {
                         let (track, d, v) = &found[i];
-                        self.explain(taste, track, *d, v)
+                        self.explain(taste, track, *d, v, parts)
                     })
                     .collect());
             }
@@ -280,6 +295,7 @@ impl Catalog {
         track: &TrackRef<'_>,
         d: f32,
         vector: &[f32],
+        parts: TrackParts,
     ) -> Recommendation {
         let nearest = taste
             .points
@@ -288,7 +304,7 @@ impl Catalog {
             .expect("a taste has at least one point");
         Recommendation {
             neighbour: Neighbour {
-                track: Arc::new(track.to_track()),
+                track: Arc::new(track.to_track_parts(parts)),
                 distance: d,
                 score: score(d),
                 seed: nearest.values,

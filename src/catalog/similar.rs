@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use crate::domain::feature_space::{score, FeatureSpace};
-use crate::domain::{Explanation, FeatureValues, Track, TrackFields, TrackFilter, TrackId};
+use crate::domain::{
+    Explanation, FeatureValues, Track, TrackFields, TrackFilter, TrackId, TrackParts,
+};
 use crate::error::{Error, Result};
 use timbre_index::SearchMode;
 
@@ -56,6 +58,21 @@ impl Catalog {
         first: usize,
         filter: &TrackFilter,
     ) -> Result<Vec<Neighbour>> {
+        self.similar_parts(seed, first, filter, TrackParts::ALL)
+    }
+
+    /// [`Catalog::similar`] with only `parts` of each result's text copied
+    /// (see [`TrackParts`]).
+    ///
+    /// # Errors
+    /// As [`Catalog::similar`].
+    pub fn similar_parts(
+        &self,
+        seed: &Seed,
+        first: usize,
+        filter: &TrackFilter,
+        parts: TrackParts,
+    ) -> Result<Vec<Neighbour>> {
         match seed {
             Seed::Track(id) => {
                 let track = self.get(id).ok_or(Error::TrackNotFound(*id))?;
@@ -65,11 +82,11 @@ impl Catalog {
                     .get(id)
                     .map(<[f32]>::to_vec)
                     .unwrap_or_else(|| self.space.encode(&values));
-                self.nearest(&vector, &values, first, filter, &[*id])
+                self.nearest(&vector, &values, first, filter, &[*id], parts)
             }
             Seed::Features(values) => {
                 let vector = self.space.encode(values);
-                self.nearest(&vector, values, first, filter, &[])
+                self.nearest(&vector, values, first, filter, &[], parts)
             }
         }
     }
@@ -85,6 +102,7 @@ impl Catalog {
         first: usize,
         filter: &TrackFilter,
         exclude: &[TrackId],
+        parts: TrackParts,
     ) -> Result<Vec<Neighbour>> {
         let excluded = |id: u32| exclude.contains(self.index.key_of(id));
         let hits = if filter.is_empty() {
@@ -112,7 +130,7 @@ impl Catalog {
                 space: Arc::clone(&self.space),
                 score: score(distance),
                 distance,
-                track: Arc::new(self.row(id).to_track()),
+                track: Arc::new(self.row(id).to_track_parts(parts)),
             })
             .collect())
     }

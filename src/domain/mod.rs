@@ -20,4 +20,4 @@ pub use filter::TrackFilter;
 pub use genre::{GenreLevel, GenreProfile, Summary, TrendQuery, YearTrend};
 pub use listener::{Interaction, InteractionKind, Leaning, ListenerProfile, TrackSignal, UserId};
 pub use recommend::{RecommendQuery, Seeds};
-pub use track::{Album, Playlist, ReleaseDate, Track, TrackFields, TrackId};
+pub use track::{Album, Playlist, ReleaseDate, Track, TrackFields, TrackId, TrackParts};

@@ -299,3 +299,46 @@ async fn probes_answer() {
     assert_eq!(ready["store"]["kind"], "embedded");
     assert_eq!(ready["tracks"], 3);
 }
+
+/// Searches copy only the parts of a track the query selects: every part
+/// it does select, directly or through a fragment, must come back whole.
+#[tokio::test]
+async fn results_carry_every_track_part_the_query_selects() {
+    let (app, _dir) = app_with(200).await;
+    let full = "fragment Full on Track { id name artists album { id name releaseDate } genres subgenres playlists { id name genre } }";
+    let searched = format!(
+        "query($id: ID!) {{ similar(trackId: $id, first: 5) {{ track {{ ...Full }} }} \
+         recommend(input: {{ seeds: {{ trackIds: [$id] }}, first: 5 }}) {{ track {{ ... on Track {{ ...Full }} }} }} }} {full}"
+    );
+    let body = app.query(&searched, json!({ "id": track_id(7) })).await;
+    let tracks: Vec<&Value> = ["similar", "recommend"]
+        .iter()
+        .flat_map(|field| {
+            body["data"][*field]
+                .as_array()
+                .unwrap_or_else(|| panic!("{body}"))
+        })
+        .map(|r| &r["track"])
+        .collect();
+    assert_eq!(tracks.len(), 10, "{body}");
+    let lookup = format!("query($id: ID!) {{ track(id: $id) {{ ...Full }} }} {full}");
+    for found in tracks {
+        let alone = app.query(&lookup, json!({ "id": found["id"] })).await;
+        assert_eq!(found, &alone["data"]["track"]);
+        assert!(found["album"]["name"].is_string() && found["playlists"][0]["id"].is_string());
+    }
+    // Without those parts selected the answer has none of them.
+    let lean = app
+        .query(
+            "query($id: ID!) { similar(trackId: $id, first: 3) { track { id name } } }",
+            json!({ "id": track_id(7) }),
+        )
+        .await;
+    assert_eq!(
+        lean["data"]["similar"][0]["track"]
+            .as_object()
+            .unwrap()
+            .len(),
+        2
+    );
+}
