@@ -31,6 +31,17 @@ fn table_of(data: &[Vec<f32>], dim: usize) -> VectorTable {
     table
 }
 
+/// `data` in a table, the hnsw_rs graph of it (default parameters) and
+/// that graph copied into the flat layout.
+fn copied(data: &[Vec<f32>], dim: usize) -> (VectorTable, build::Hnsw32, Graph) {
+    let table = table_of(data, dim);
+    let params = IndexParams::default();
+    let ids: Vec<u32> = (0..data.len() as u32).collect();
+    let hnsw = build::hnsw(&table, &ids, &params);
+    let graph = build::flatten(&hnsw, data.len(), params.max_connections);
+    (table, hnsw, graph)
+}
+
 /// Share of the exact 10 nearest (by distance, so ties count) that the
 /// walk at `ef` finds, over `queries`.
 fn recall(graph: &Graph, table: &VectorTable, queries: &[Vec<f32>], ef: usize) -> f64 {
@@ -56,11 +67,7 @@ fn recall(graph: &Graph, table: &VectorTable, queries: &[Vec<f32>], ef: usize) -
 fn the_walk_of_a_copied_hnsw_rs_graph_finds_what_hnsw_rs_finds() {
     let (n, dim) = (3_000, 13);
     let data = vectors(n, dim, 7);
-    let table = table_of(&data, dim);
-    let params = IndexParams::default();
-    let ids: Vec<u32> = (0..n as u32).collect();
-    let hnsw = build::hnsw(&table, &ids, &params);
-    let graph = build::flatten(&hnsw, n, params.max_connections);
+    let (table, hnsw, graph) = copied(&data, dim);
     let queries = vectors(200, dim, 11);
     let ours = recall(&graph, &table, &queries, 32);
     let mut theirs = 0.0;
@@ -139,11 +146,7 @@ fn inserts_into_a_bulk_built_graph_are_found() {
 fn a_filter_is_respected_and_a_budget_ends_a_starved_walk() {
     let (n, dim) = (2_000, 5);
     let data = vectors(n, dim, 3);
-    let table = table_of(&data, dim);
-    let params = IndexParams::default();
-    let ids: Vec<u32> = (0..n as u32).collect();
-    let hnsw = build::hnsw(&table, &ids, &params);
-    let graph = build::flatten(&hnsw, n, params.max_connections);
+    let (table, hnsw, graph) = copied(&data, dim);
     let q = table.pad(&data[17]);
     let thirds = |id: u32| id.is_multiple_of(3);
     let mut top = TopK::new(10);
