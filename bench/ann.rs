@@ -353,13 +353,15 @@ fn worker(args: &WorkerArgs) -> anyhow::Result<()> {
         .collect::<anyhow::Result<_>>()?;
     fs::create_dir_all(&args.out)?;
 
+    // Before the copy of the vectors the build consumes: the index keeps
+    // its own copy, which its growth must count (as the peers' do).
+    let rss_before = rss_bytes()?;
     let items: Vec<(u32, Vec<f32>)> = base
         .chunks_exact(dim)
         .enumerate()
         .map(|(i, v)| (i as u32, v.to_vec()))
         .collect();
     let params = IndexParams::default();
-    let rss_before = rss_bytes()?;
     let started = Instant::now();
     let index = VectorIndex::build(dim, params, items)?;
     let build_seconds = started.elapsed().as_secs_f64();

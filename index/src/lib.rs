@@ -11,8 +11,8 @@
 //!   the flat layout, after which hnsw_rs's structures are dropped.
 //! - `graph`: the graph as flat `u32` arrays: the beam search that answers
 //!   graph searches and the insert that adds one node.
-//! - `table`: the vectors, one zero-padded row per internal id in shared
-//!   chunks, and the squared L2 distance the compiler vectorises.
+//! - `table`: the vectors, one zero-padded row per internal id in one
+//!   allocation, and the squared L2 distance the compiler vectorises.
 //! - `flat`: exact search by scanning every live vector, the oracle that recall
 //!   is measured against, the fallback for very selective filters, and how
 //!   the pending tail is searched.

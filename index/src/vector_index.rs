@@ -19,9 +19,9 @@ pub(crate) fn next_generation() -> u64 {
 }
 
 /// Vectors on their way into the graph, inserted without holding the
-/// index (see [`VectorIndex::catch_up`]): it works on its own copy of the
-/// graph and a clone of the vector table (which shares the table's chunks),
-/// and hands the grown graph back through [`VectorIndex::caught_up`].
+/// index (see [`VectorIndex::catch_up`]): it works on its own copies of the
+/// graph and the vector table, and hands the grown graph back through
+/// [`VectorIndex::caught_up`].
 pub struct GraphCatchUp {
     /// The index's graph when the catch-up was handed out.
     graph: Arc<Graph>,
