@@ -10,6 +10,7 @@ mod graphql;
 mod import;
 mod kafka;
 mod kafka_server;
+mod kafka_topics;
 mod listeners;
 mod mongo_server;
 mod mongodb;
