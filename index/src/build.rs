@@ -12,11 +12,14 @@
 
 use hnsw_rs::prelude::{DistL2, Hnsw, Neighbour};
 
-use crate::graph::Graph;
+use crate::graph::{mix, Graph};
 use crate::table::VectorTable;
 use crate::IndexParams;
 
 pub(crate) type Hnsw32 = Hnsw<'static, f32, DistL2>;
+
+/// The salt of the build's insertion order.
+const SHUFFLE_SALT: u64 = 0x7469_6d62_7265;
 
 /// A graph over the rows `ids` of `table`, covering ids below `len` (ids
 /// not in `ids` become nodes without links), built with hnsw_rs in the
@@ -35,7 +38,18 @@ pub(crate) fn hnsw(table: &VectorTable, ids: &[u32], params: &IndexParams) -> Hn
         params.ef_construction,
         DistL2,
     );
-    let items: Vec<(&[f32], usize)> = ids.iter().map(|&id| (table.row(id), id as usize)).collect();
+    let mut items: Vec<(&[f32], usize)> =
+        ids.iter().map(|&id| (table.row(id), id as usize)).collect();
+    // Inserted in a fixed shuffled order. rayon gives each thread a
+    // contiguous part of the slice, so on sorted input (a catalogue in genre
+    // order; a grid row by row) each thread grew its own region of the
+    // space, and the first nodes of a region could only link to the few
+    // nodes that existed when they came: the regions met at a seam crossed
+    // by a handful of links, and a walk starting on the wrong side could
+    // miss a point next to the query (an index test failed about one run in
+    // a hundred that way). Shuffled, every thread's part covers the whole
+    // space, as in a one-thread build.
+    items.sort_unstable_by_key(|&(_, id)| mix(id as u32, SHUFFLE_SALT));
     match items.len() {
         0 => {}
         1 => hnsw.insert_slice(items[0]),

@@ -476,14 +476,19 @@ fn prefetch(ptr: *const f32) {
 /// `max_layers`. `u` comes from a hash of the id and `salt`, so a graph's
 /// shape does not depend on thread timing.
 pub(crate) fn random_level(id: u32, salt: u64, m: usize, max_layers: usize) -> usize {
-    // SplitMix64's finaliser: a well-mixed 64-bit value per input.
-    let mut z = (u64::from(id) ^ salt.rotate_left(32)).wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
+    let z = mix(id, salt);
     let u = ((z >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
     let level = (-u.ln() / (m.max(2) as f64).ln()) as usize;
     level.min(max_layers.saturating_sub(1))
+}
+
+/// A well-mixed 64-bit value for `id` under `salt` (SplitMix64's
+/// finaliser): random-looking, but the same on every run.
+pub(crate) fn mix(id: u32, salt: u64) -> u64 {
+    let mut z = (u64::from(id) ^ salt.rotate_left(32)).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 #[cfg(test)]
