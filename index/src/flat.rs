@@ -6,6 +6,8 @@
 
 use std::collections::BinaryHeap;
 
+#[cfg(target_arch = "x86_64")]
+use crate::table::l2_squared_avx2;
 use crate::table::{l2_squared, VectorTable};
 
 /// A (squared distance, id) pair packed into one `u64` that orders by
@@ -72,9 +74,41 @@ pub(crate) fn scan_into(
     top: &mut TopK,
     accept: impl Fn(u32) -> bool,
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, checked just above.
+        return unsafe { scan_avx2(table, from, query, top, &accept) };
+    }
+    scan(table, from, query, top, &accept, l2_squared);
+}
+
+/// [`scan_into`] compiled for AVX2 (see [`l2_squared_avx2`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn scan_avx2(
+    table: &VectorTable,
+    from: u32,
+    query: &[f32],
+    top: &mut TopK,
+    accept: &impl Fn(u32) -> bool,
+) {
+    // SAFETY: this function only runs on CPUs with AVX2.
+    let distance = |a: &[f32], b: &[f32]| unsafe { l2_squared_avx2(a, b) };
+    scan(table, from, query, top, accept, distance);
+}
+
+#[inline(always)]
+fn scan(
+    table: &VectorTable,
+    from: u32,
+    query: &[f32],
+    top: &mut TopK,
+    accept: &impl Fn(u32) -> bool,
+    distance: impl Fn(&[f32], &[f32]) -> f32,
+) {
     for (id, row) in table.rows_from(from) {
         if accept(id) {
-            top.offer(pack(l2_squared(query, row), id));
+            top.offer(pack(distance(query, row), id));
         }
     }
 }

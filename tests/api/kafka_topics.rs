@@ -59,7 +59,11 @@ async fn missing_topics_are_created_and_existing_ones_left_alone() {
         .expect("admin client");
     let created = admin
         .create_topics(
-            &[NewTopic::new(&settings.topic, 1, TopicReplication::Fixed(1))],
+            &[NewTopic::new(
+                &settings.topic,
+                1,
+                TopicReplication::Fixed(1),
+            )],
             &AdminOptions::new(),
         )
         .await
@@ -69,7 +73,9 @@ async fn missing_topics_are_created_and_existing_ones_left_alone() {
     assert_eq!(before[0].1, 1, "{before:?}");
     assert!(before[1..].iter().all(|(_, n)| *n == 0), "{before:?}");
 
-    kafka::ensure_topics(&settings).await.expect("ensure_topics");
+    kafka::ensure_topics(&settings)
+        .await
+        .expect("ensure_topics");
     let after = partitions(&settings).await;
     let expected: Vec<usize> = vec![1, 2, 2, 2];
     assert_eq!(
@@ -79,6 +85,8 @@ async fn missing_topics_are_created_and_existing_ones_left_alone() {
     );
 
     // A second start finds everything and changes nothing.
-    kafka::ensure_topics(&settings).await.expect("ensure_topics again");
+    kafka::ensure_topics(&settings)
+        .await
+        .expect("ensure_topics again");
     assert_eq!(partitions(&settings).await, after);
 }
