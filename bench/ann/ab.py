@@ -13,9 +13,8 @@ median QPS and recall@10, and the median (min..max) of the per-round ratio
 NEW / OLD, which is steadier than the ratio of two medians on a noisy
 machine.
 
-Recall here counts ids: where the catalogue holds duplicate vectors, a tie
-found under another id counts as a miss, so even the exact scan stays a
-little under 1.0. `compare.py`'s figures are the reference.
+Workers, ground truth and recall@10 (ties counted as hits) are
+`compare.py`'s, so the figures read like its tables.
 
 A graph built on two threads differs from build to build (hnsw_rs inserts
 in parallel), so recall moves a little between runs of the same binary;
@@ -23,38 +22,16 @@ repeat the script to see by how much.
 """
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
+import sys
 import tempfile
+from types import SimpleNamespace
 
 import numpy as np
 
-K = 10
-
-
-def start(binary, data, out, settings):
-    """A worker process, after its build; returns it and its first line."""
-    worker = subprocess.Popen(
-        [binary, "worker", "--data", data, "--out", out, "--settings", settings],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    return worker, json.loads(worker.stdout.readline())
-
-
-def sweep(worker):
-    worker.stdin.write("sweep\n")
-    worker.stdin.flush()
-    return json.loads(worker.stdout.readline())["results"]
-
-
-def recall(out, setting, truth):
-    found = np.fromfile(os.path.join(out, f"{setting}.u32"), dtype="<u4").reshape(-1, K)
-    truth = truth[: len(found), :K]
-    return float(np.mean([len(set(a) & set(b)) / K for a, b in zip(found, truth)]))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from compare import K, Worker, ground_truth, load_catalogue, recall_at_k, worker_command  # noqa: E402
 
 
 def main():
@@ -65,34 +42,41 @@ def main():
     parser.add_argument("--settings", default="ef:16,ef:24")
     parser.add_argument("--rounds", type=int, default=6)
     args = parser.parse_args()
-    truth = np.load(os.path.join(args.data, "groundtruth.npz"))["ids"]
+    _, base, queries = load_catalogue(args.data)
+    _, gt_distances = ground_truth(base, queries, os.path.join(args.data, "groundtruth.npz"))
+    settings = args.settings.split(",")
     with tempfile.TemporaryDirectory() as scratch:
         workers = {}
-        for label, binary in (("old", args.old), ("new", args.new)):
-            out = os.path.join(scratch, label)
-            os.makedirs(out)
-            worker, header = start(binary, args.data, out, args.settings)
-            workers[label] = (worker, out)
-            print(f"{label}: {binary}, built in {header['build_seconds']:.1f} s", flush=True)
-        qps = {label: {} for label in workers}
-        for round_ in range(args.rounds):
-            order = ("old", "new") if round_ % 2 == 0 else ("new", "old")
-            for label in order:
-                for result in sweep(workers[label][0]):
-                    qps[label].setdefault(result["setting"], []).append(result["qps"])
-        for worker, _ in workers.values():
-            worker.stdin.write("quit\n")
-            worker.stdin.flush()
-            worker.wait()
-        for setting, old in qps["old"].items():
-            new = qps["new"][setting]
+        try:
+            for label, binary in (("old", args.old), ("new", args.new)):
+                out = os.path.join(scratch, label)
+                command = worker_command(
+                    "timbre", SimpleNamespace(timbre=binary, min_seconds=0.5, exact_queries=1_000),
+                    args.data, out, settings,
+                )  # fmt: skip
+                workers[label] = (Worker(label, command), out)
+                print(f"{label}: {binary}, built in {workers[label][0].build['build_seconds']:.1f} s", flush=True)
+            qps = {label: {} for label in workers}
+            for round_ in range(args.rounds):
+                for label in ("old", "new") if round_ % 2 == 0 else ("new", "old"):
+                    for result in workers[label][0].sweep():
+                        qps[label].setdefault(result["setting"], []).append(result["qps"])
+        finally:
+            for worker, _ in workers.values():
+                worker.close()
+
+        def recall(label, setting):
+            found = np.fromfile(os.path.join(workers[label][1], f"{setting}.u32"), dtype="<u4").reshape(-1, K)
+            n = len(found)
+            return recall_at_k(found, base, queries[:n], gt_distances[:n])
+
+        for setting in settings:
+            old, new = qps["old"][setting], qps["new"][setting]
             ratios = sorted(n / o for o, n in zip(old, new))
             print(
-                f"{setting}: old {statistics.median(old):,.0f} QPS, recall "
-                f"{recall(workers['old'][1], setting, truth):.4f}; new "
-                f"{statistics.median(new):,.0f} QPS, recall "
-                f"{recall(workers['new'][1], setting, truth):.4f}; new/old per round "
-                f"{statistics.median(ratios):.3f} ({ratios[0]:.3f}..{ratios[-1]:.3f}), "
+                f"{setting}: old {statistics.median(old):,.0f} QPS, recall {recall('old', setting):.4f}; "
+                f"new {statistics.median(new):,.0f} QPS, recall {recall('new', setting):.4f}; "
+                f"new/old per round {statistics.median(ratios):.3f} ({ratios[0]:.3f}..{ratios[-1]:.3f}), "
                 f"{args.rounds} rounds"
             )
 

@@ -64,7 +64,7 @@ pub async fn ensure_topics(settings: &KafkaSettings) -> Result<(), KafkaError> {
         settings.interactions_topic.clone(),
         settings.interactions_dead_letter_topic.clone(),
     ];
-    let missing = missing_topics(settings, &names).await?;
+    let missing = missing_topics(settings, names).await?;
     if missing.is_empty() {
         return Ok(());
     }
@@ -102,28 +102,26 @@ const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 /// metadata call blocks, so it runs on the blocking pool.
 async fn missing_topics(
     settings: &KafkaSettings,
-    names: &[String],
+    names: [String; 4],
 ) -> Result<Vec<String>, KafkaError> {
     let client: BaseConsumer = client_config(settings, &[])?.create()?;
-    let names = names.to_vec();
-    let listed = tokio::task::spawn_blocking(move || {
-        client
-            .fetch_metadata(None, METADATA_TIMEOUT)
-            .map(|metadata| {
-                let listed: Vec<String> = metadata
-                    .topics()
-                    .iter()
-                    // A topic being deleted or not yet ready comes with an
-                    // error; leave it to the create request to sort out.
-                    .filter(|t| t.error().is_none())
-                    .map(|t| t.name().to_string())
-                    .collect();
-                listed
-            })
-    })
-    .await
-    .map_err(|e| KafkaError::Settings(format!("the metadata request did not finish: {e}")))??;
-    Ok(names.into_iter().filter(|n| !listed.contains(n)).collect())
+    let metadata =
+        tokio::task::spawn_blocking(move || client.fetch_metadata(None, METADATA_TIMEOUT))
+            .await
+            // Only a panic in librdkafka's call, or a runtime shutting down, ends
+            // the task early.
+            .map_err(|e| {
+                KafkaError::Settings(format!("the metadata request did not finish: {e}"))
+            })??;
+    // A topic being deleted or not yet ready comes with an error; leave it
+    // to the create request to sort out.
+    let listed = |name: &String| {
+        metadata
+            .topics()
+            .iter()
+            .any(|t| t.name() == name && t.error().is_none())
+    };
+    Ok(names.into_iter().filter(|n| !listed(n)).collect())
 }
 
 /// The consumer's context: forwards the client's statistics (partition
