@@ -19,13 +19,15 @@ use std::time::{Duration, Instant};
 
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::ClientConfig;
+use timbre::application;
 use timbre::config::Config;
+use timbre::config::KafkaSettings;
 use timbre::domain::{Track, TrackId};
+use timbre::ingest::IngestStatus;
 use timbre::ingest::{self, Source};
+use timbre::kafka;
 use timbre::kafka::message::encode_upsert;
-use timbre::kafka::{self, IngestStatus, KafkaSettings};
 use timbre::service::TrackService;
-use timbre::startup;
 use tokio_util::sync::CancellationToken;
 
 const REPEATS: usize = 3;
@@ -101,10 +103,10 @@ async fn consume(
         data_dir: dir.to_path_buf(),
         ..Config::default()
     };
-    let (service, _) = startup::open_service(&config).await?;
+    let (service, _) = application::open_service(&config).await?;
     let status = Arc::new(IngestStatus::new(&settings.topic, &settings.group_id));
     let shutdown = CancellationToken::new();
-    tokio::spawn(startup::consume(
+    tokio::spawn(kafka::run(
         settings.clone(),
         Arc::clone(&service),
         Arc::clone(&status),

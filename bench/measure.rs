@@ -9,11 +9,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use timbre::application;
 use timbre::catalog::{Catalog, Seed};
 use timbre::config::Config;
 use timbre::domain::TrackFilter;
 use timbre::ingest::{self, Source};
-use timbre::startup;
 use timbre_index::{IndexParams, SearchMode};
 
 const REPEATS: usize = 5;
@@ -75,18 +75,18 @@ async fn main() -> anyhow::Result<()> {
             ..Config::default()
         };
         let t = Instant::now();
-        let (service, _) = startup::open_service(&config).await?;
-        startup::import(&service, Source::parse(&path), None).await?;
+        let (service, _) = application::open_service(&config).await?;
+        application::import(&service, Source::parse(&path), None).await?;
         service.save_snapshot().await?;
         import.push(t.elapsed());
         drop(service);
 
-        let (service, s) = startup::open_service(&config).await?;
+        let (service, s) = application::open_service(&config).await?;
         warm.push(s.elapsed);
         drop(service);
 
         std::fs::remove_dir_all(config.snapshot_dir())?;
-        let (service, s) = startup::open_service(&config).await?;
+        let (service, s) = application::open_service(&config).await?;
         cold.push(s.elapsed);
         drop(service);
     }

@@ -14,9 +14,8 @@ use mongodb::event::EventHandler;
 use timbre::catalog::Seed;
 use timbre::domain::TrackFilter;
 use timbre::ingest::{self, Source};
-use timbre::service::TrackService;
+use timbre::service::{ServiceOptions, TrackService};
 use timbre::store::{MongoStore, TrackStore};
-use timbre_index::IndexParams;
 
 const REPEATS: usize = 3;
 
@@ -64,8 +63,10 @@ async fn main() -> anyhow::Result<()> {
         let snapshot = dir.path().join("index");
         let (service, s) = TrackService::open(
             Arc::new(store.clone()),
-            Some(snapshot.clone()),
-            IndexParams::default(),
+            ServiceOptions {
+                snapshot_dir: Some(snapshot.clone()),
+                ..ServiceOptions::default()
+            },
         )
         .await?;
         cold.push(s.elapsed);
@@ -85,8 +86,10 @@ async fn main() -> anyhow::Result<()> {
         drop(service);
         let (_, s) = TrackService::open(
             Arc::new(store.clone()),
-            Some(snapshot),
-            IndexParams::default(),
+            ServiceOptions {
+                snapshot_dir: Some(snapshot),
+                ..ServiceOptions::default()
+            },
         )
         .await?;
         warm.push(s.elapsed);

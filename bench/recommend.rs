@@ -14,13 +14,13 @@ use std::time::{Duration, Instant};
 
 use async_graphql::{Request, Variables};
 use serde_json::{json, Value};
-use timbre::api::{self, Checks, Limits, RecommendSettings, SchemaOptions, Shutdown};
+use timbre::api::{self, Checks, SchemaOptions, Shutdown};
+use timbre::application;
 use timbre::catalog::{Catalog, PlaylistSeed, Seed};
-use timbre::config::Config;
+use timbre::config::{Config, Limits, RecommendSettings};
 use timbre::domain::{Feature, RecommendQuery, Seeds, TrackFilter, TrackId};
+use timbre::ingest::IngestStatus;
 use timbre::ingest::{self, Source};
-use timbre::kafka::IngestStatus;
-use timbre::startup;
 use timbre_index::IndexParams;
 
 /// Latencies of one case, sorted.
@@ -269,8 +269,8 @@ async fn main() -> anyhow::Result<()> {
         data_dir: dir.path().to_path_buf(),
         ..Config::default()
     };
-    let (service, _) = startup::open_service(&config).await?;
-    startup::import(&service, Source::parse(&path), None).await?;
+    let (service, _) = application::open_service(&config).await?;
+    application::import(&service, Source::parse(&path), None).await?;
     // Imports leave the graph to a background catch-up: let it finish, so
     // that searches walk the whole graph and nothing competes for the CPU.
     service.flush_graph().await;
@@ -282,7 +282,6 @@ async fn main() -> anyhow::Result<()> {
             introspection: false,
             persisted: None,
             shutdown: Shutdown(tokio_util::sync::CancellationToken::new()),
-            recommend: RecommendSettings::default(),
             // As the HTTP endpoint serves it: without extensions.
             checks: Checks::ByCaller,
         },

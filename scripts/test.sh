@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Runs timbre's whole test suite: unit tests, the index crate's tests, the
+# Runs timbre's whole test suite: the habits CI checks first (`cargo fmt
+# --check`, then clippy on every target with every feature, warnings as
+# errors), then unit tests, the index crate's tests, the
 # black-box API tests against a server on port 0, the recall test on the
 # shared dataset, the schema check, and the store contract and MongoDB tests
 # against a real MongoDB-wire server (SecantusDB), and the Kafka consumer
@@ -13,6 +15,12 @@
 # it is absent; elsewhere they say so and pass over it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+echo "checking the format (cargo fmt --check)" >&2
+cargo fmt --all -- --check
+echo "checking with clippy (warnings are errors)" >&2
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
 eval "$(scripts/services.sh)"
 
@@ -55,5 +63,4 @@ pids+=($!)
 wait_for_port "$kafka_port" "$state/kafka.log"
 export TIMBRE_TEST_KAFKA_BROKERS="127.0.0.1:$kafka_port"
 
-export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 cargo test --workspace --all-targets --locked "$@"

@@ -1,6 +1,7 @@
-//! The error type of timbre's service layer (catalog, store, ingest), which
-//! the API layer maps to client-facing codes in exactly one place
-//! (`api/error.rs`).
+//! The error type of timbre's service layer (catalog, store, ingest, access),
+//! which the adapters map to client-facing codes in exactly one place
+//! (`api/error.rs`): GraphQL's `extensions.code` and the HTTP/JSON routes'
+//! `code` are the same.
 
 use crate::domain::{DomainError, TrackId};
 use crate::store::StoreError;
@@ -23,6 +24,18 @@ pub enum Error {
     /// The request's input is invalid; the message says why.
     #[error(transparent)]
     Invalid(#[from] DomainError),
+    /// The caller presented no valid API key.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The caller's key does not allow the operation.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The operation cannot be sent this way (a mutation over GET).
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// The server is not set up for the operation (e.g. no Kafka).
+    #[error("{0}")]
+    NotConfigured(String),
     /// The store failed or cannot be reached.
     #[error(transparent)]
     Store(#[from] StoreError),

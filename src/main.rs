@@ -1,19 +1,18 @@
 //! The `timbre` binary: parses the command line, sets up logging and hands
-//! over to `startup`.
+//! over to the [`Application`] (or, for one-off commands, to the service).
 
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use std::sync::Arc;
 use std::time::Duration;
 
+use timbre::application::{self, Application};
 use timbre::cli::{Cli, Command, Flags, HealthArgs, ImportArgs, ProduceArgs};
 use timbre::config::{Config, LogFormat};
 use timbre::ingest::Source;
-use timbre::kafka::{self, IngestStatus};
+use timbre::kafka;
 use timbre::service::{IndexOrigin, TrackService};
-use timbre::startup::{self, Application};
 
 /// mimalloc instead of glibc's malloc: a GraphQL request allocates and frees
 /// hundreds of small values, and under HTTP load glibc's allocator took
@@ -143,7 +142,7 @@ fn release_free_memory() {
     unsafe { libmimalloc_sys::mi_collect(true) };
 }
 
-/// What `open_service` opens, for error messages (the URI redacted).
+/// What opening the service opens, for error messages (the URI redacted).
 fn store_description(config: &Config) -> String {
     match &config.mongodb_uri {
         Some(uri) => format!("opening the MongoDB store at {uri:?}"),
@@ -168,52 +167,19 @@ async fn serve(
     imports: Vec<String>,
     audio_features: Option<String>,
 ) -> anyhow::Result<ExitCode> {
-    let (service, startup) = startup::open_service(&config)
+    let app = Application::build(config.clone())
         .await
         .with_context(|| store_description(&config))?;
-    log_startup(&startup);
-    import_all(&service, &imports, audio_features.as_deref()).await?;
+    log_startup(app.startup());
+    import_all(app.service(), &imports, audio_features.as_deref()).await?;
     release_free_memory();
-    if service.read_now(|c| c.is_empty()) {
+    if app.service().is_empty() {
         tracing::warn!(
             "the catalog is empty: load tracks with `timbre import PATH|URL` (server stopped) or `timbre serve --import PATH|URL`; see the README for the public dataset"
         );
     }
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let (ingest, consumer) = match &config.kafka.brokers {
-        None => (Arc::new(IngestStatus::disabled()), None),
-        Some(_) => {
-            let status = Arc::new(IngestStatus::new(
-                &config.kafka.topic,
-                &config.kafka.group_id,
-            ));
-            let task = tokio::spawn(startup::consume(
-                config.kafka.clone(),
-                Arc::clone(&service),
-                Arc::clone(&status),
-                shutdown.clone(),
-            ));
-            (status, Some(task))
-        }
-    };
-    let app = Application::build(&config, service.clone(), ingest, shutdown.clone())
-        .with_context(|| format!("listening on {}", config.listen))?;
     tracing::info!("serving GraphQL on http://{}/graphql", app.address());
     app.run_until_stopped().await?;
-    // One shutdown for all: HTTP has drained; the consumer finishes its
-    // batch and commits; then the snapshot records the final index.
-    shutdown.cancel();
-    if let Some(task) = consumer {
-        tracing::info!("stopping the Kafka consumer");
-        if tokio::time::timeout(Duration::from_secs(15), task)
-            .await
-            .is_err()
-        {
-            tracing::warn!("the Kafka consumer did not stop within 15 s");
-        }
-    }
-    tracing::info!("stopped; writing the index snapshot");
-    service.save_snapshot().await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -222,7 +188,7 @@ async fn import(
     sources: Vec<String>,
     audio_features: Option<String>,
 ) -> anyhow::Result<ExitCode> {
-    let (service, startup) = startup::open_service(&config)
+    let (service, startup) = application::open_service(&config)
         .await
         .with_context(|| store_description(&config))?;
     log_startup(&startup);
@@ -281,7 +247,7 @@ async fn import_all(
 ) -> anyhow::Result<usize> {
     let mut imported = 0;
     for source in sources {
-        let report = startup::import(
+        let report = application::import(
             service,
             Source::parse(source),
             audio_features.map(Source::parse),

@@ -28,15 +28,20 @@
 //! [`VectorIndex::compact`] rebuilds the graph once dead ids pile up.
 
 mod build;
+mod catch_up;
 mod error;
 mod flat;
 mod graph;
+mod ids;
 pub mod params;
 mod scratch;
+mod search;
 mod snapshot;
 mod table;
 mod vector_index;
 
+pub use catch_up::GraphCatchUp;
 pub use error::{IndexError, Result};
 pub use params::IndexParams;
-pub use vector_index::{GraphCatchUp, Hit, SearchMode, VectorIndex};
+pub use search::{Hit, SearchMode};
+pub use vector_index::VectorIndex;

@@ -28,56 +28,53 @@ use async_graphql::{ErrorExtensions, ServerError};
 use crate::error::Error;
 use crate::store::StoreError;
 
-/// A machine-readable error code, sent as `extensions.code`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Code {
-    TrackNotFound,
-    GenreNotFound,
-    PlaylistNotFound,
-    InvalidArgument,
-    GraphqlParseFailed,
-    GraphqlValidationFailed,
-    QueryTooComplex,
-    BadRequest,
-    Unavailable,
-    NotConfigured,
-    PersistedQueryNotFound,
-    Unauthenticated,
-    Forbidden,
-    MethodNotAllowed,
-    RateLimited,
-    PayloadTooLarge,
-    NotAcceptable,
-    UnsupportedMediaType,
-    Internal,
+/// Declares [`Code`] from one table: each variant with the string clients
+/// see, so that the enum, [`Code::as_str`] and [`Code::ALL`] cannot drift.
+macro_rules! codes {
+    ($($variant:ident => $text:literal,)*) => {
+        /// A machine-readable error code, sent as `extensions.code`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Code {
+            $($variant,)*
+        }
+
+        impl Code {
+            /// Every code, for lookups and documentation checks.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// The code as sent to clients.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $text,)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    TrackNotFound => "TRACK_NOT_FOUND",
+    GenreNotFound => "GENRE_NOT_FOUND",
+    PlaylistNotFound => "PLAYLIST_NOT_FOUND",
+    InvalidArgument => "INVALID_ARGUMENT",
+    GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
+    GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
+    QueryTooComplex => "QUERY_TOO_COMPLEX",
+    BadRequest => "BAD_REQUEST",
+    Unavailable => "UNAVAILABLE",
+    NotConfigured => "NOT_CONFIGURED",
+    PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+    Unauthenticated => "UNAUTHENTICATED",
+    Forbidden => "FORBIDDEN",
+    MethodNotAllowed => "METHOD_NOT_ALLOWED",
+    RateLimited => "RATE_LIMITED",
+    PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+    NotAcceptable => "NOT_ACCEPTABLE",
+    UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+    Internal => "INTERNAL",
 }
 
 impl Code {
-    /// The code as sent to clients.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Code::TrackNotFound => "TRACK_NOT_FOUND",
-            Code::GenreNotFound => "GENRE_NOT_FOUND",
-            Code::PlaylistNotFound => "PLAYLIST_NOT_FOUND",
-            Code::InvalidArgument => "INVALID_ARGUMENT",
-            Code::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
-            Code::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
-            Code::QueryTooComplex => "QUERY_TOO_COMPLEX",
-            Code::BadRequest => "BAD_REQUEST",
-            Code::Unavailable => "UNAVAILABLE",
-            Code::NotConfigured => "NOT_CONFIGURED",
-            Code::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
-            Code::Unauthenticated => "UNAUTHENTICATED",
-            Code::Forbidden => "FORBIDDEN",
-            Code::MethodNotAllowed => "METHOD_NOT_ALLOWED",
-            Code::RateLimited => "RATE_LIMITED",
-            Code::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
-            Code::NotAcceptable => "NOT_ACCEPTABLE",
-            Code::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
-            Code::Internal => "INTERNAL",
-        }
-    }
-
     /// The code of an error, if it carries one of ours.
     pub fn of(err: &ServerError) -> Option<Code> {
         let ext = err.extensions.as_ref()?;
@@ -86,29 +83,6 @@ impl Code {
             _ => None,
         }
     }
-
-    /// Every code, for lookups and documentation checks.
-    pub const ALL: [Code; 19] = [
-        Code::TrackNotFound,
-        Code::GenreNotFound,
-        Code::PlaylistNotFound,
-        Code::InvalidArgument,
-        Code::GraphqlParseFailed,
-        Code::GraphqlValidationFailed,
-        Code::QueryTooComplex,
-        Code::BadRequest,
-        Code::Unavailable,
-        Code::NotConfigured,
-        Code::PersistedQueryNotFound,
-        Code::Unauthenticated,
-        Code::Forbidden,
-        Code::MethodNotAllowed,
-        Code::RateLimited,
-        Code::PayloadTooLarge,
-        Code::NotAcceptable,
-        Code::UnsupportedMediaType,
-        Code::Internal,
-    ];
 
     /// Whether the error stops a request before execution: nothing was
     /// run, so a `application/graphql-response+json` answer is a 4xx.
@@ -129,18 +103,29 @@ impl Code {
     }
 }
 
-/// Converts a service error into a GraphQL error with its code.
-pub fn to_graphql(err: Error) -> async_graphql::Error {
-    let code = match &err {
+/// The code of a service error: the one map from errors to codes, for
+/// GraphQL and the HTTP/JSON routes alike.
+pub fn code_of(err: &Error) -> Code {
+    match err {
         Error::TrackNotFound(_) => Code::TrackNotFound,
         Error::GenreNotFound(_) => Code::GenreNotFound,
         Error::PlaylistNotFound(_) => Code::PlaylistNotFound,
         Error::Invalid(_) => Code::InvalidArgument,
+        Error::Unauthenticated(_) => Code::Unauthenticated,
+        Error::Forbidden(_) => Code::Forbidden,
+        Error::MethodNotAllowed(_) => Code::MethodNotAllowed,
+        Error::NotConfigured(_) => Code::NotConfigured,
         Error::Store(StoreError::Unavailable(_) | StoreError::Locked(_)) => Code::Unavailable,
         Error::Store(StoreError::Corrupt { .. } | StoreError::Backend(_))
         | Error::Index(_)
         | Error::Internal(_) => Code::Internal,
-    };
+    }
+}
+
+/// Converts a service error into a GraphQL error with its code. Internal
+/// details are logged, not sent.
+pub fn to_graphql(err: Error) -> async_graphql::Error {
+    let code = code_of(&err);
     match code {
         Code::Internal => {
             tracing::error!(error = %err, "internal error answering a request");
@@ -152,6 +137,11 @@ pub fn to_graphql(err: Error) -> async_graphql::Error {
         }
         _ => code.error(err.to_string()),
     }
+}
+
+/// A GraphQL error for an invalid argument, the message saying why.
+pub fn invalid(message: impl Into<String>) -> async_graphql::Error {
+    to_graphql(Error::invalid(message))
 }
 
 /// `?`-friendly conversion of service results in resolvers.

@@ -2,7 +2,7 @@
 
 use async_graphql::{Enum, Object, SimpleObject};
 
-use super::track::FeatureName;
+use super::features::FeatureName;
 use crate::domain::{Feature, GenreProfile, Summary};
 
 /// Broad genres ("rock") or finer subgenres ("hard rock").

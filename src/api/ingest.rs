@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use async_graphql::SimpleObject;
 
-use crate::kafka::status::{Freshness, IngestSnapshot, PartitionStatus};
+use crate::ingest::status::{Freshness, IngestSnapshot, PartitionStatus};
 
 /// The state of streaming ingest from Kafka.
 #[derive(SimpleObject)]

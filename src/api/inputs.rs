@@ -1,9 +1,10 @@
 //! GraphQL input objects and their conversion into domain values. Invalid
 //! input becomes an `INVALID_ARGUMENT` error here, once.
 
-use async_graphql::{InputObject, ID};
+use async_graphql::{Context, InputObject, ID};
 
-use crate::domain::{Feature, FeatureValues, RawFeatures, Seeds, TrackFilter, TrackId};
+use super::features::FeaturesInput;
+use crate::domain::{Seeds, TrackFilter, TrackId};
 use crate::error::{Error, Result};
 
 /// An inclusive range of whole numbers; either end may be left open.
@@ -85,60 +86,6 @@ fn bounded<T: TryFrom<i32>>(
         .transpose()
 }
 
-/// Target audio-feature values; give any subset. Ranges as in `AudioFeatures`.
-#[derive(InputObject, Clone, Default)]
-#[graphql(name = "FeaturesInput")]
-pub struct FeaturesInput {
-    pub danceability: Option<f64>,
-    pub energy: Option<f64>,
-    /// Pitch class 0 to 11.
-    pub key: Option<i32>,
-    /// dB, -60 to 5.
-    pub loudness: Option<f64>,
-    /// 1 = major, 0 = minor.
-    pub mode: Option<i32>,
-    pub speechiness: Option<f64>,
-    pub acousticness: Option<f64>,
-    pub instrumentalness: Option<f64>,
-    pub liveness: Option<f64>,
-    pub valence: Option<f64>,
-    /// BPM.
-    pub tempo: Option<f64>,
-    pub duration_ms: Option<f64>,
-    pub time_signature: Option<i32>,
-}
-
-impl FeaturesInput {
-    /// Checked feature values.
-    ///
-    /// # Errors
-    /// [`Error::Invalid`] when no value is given or one is out of range.
-    pub fn into_domain(self) -> Result<FeatureValues> {
-        let mut raw = RawFeatures::default();
-        let ints = |v: Option<i32>| v.map(f64::from);
-        for (feature, value) in [
-            (Feature::Danceability, self.danceability),
-            (Feature::Energy, self.energy),
-            (Feature::Key, ints(self.key)),
-            (Feature::Loudness, self.loudness),
-            (Feature::Mode, ints(self.mode)),
-            (Feature::Speechiness, self.speechiness),
-            (Feature::Acousticness, self.acousticness),
-            (Feature::Instrumentalness, self.instrumentalness),
-            (Feature::Liveness, self.liveness),
-            (Feature::Valence, self.valence),
-            (Feature::Tempo, self.tempo),
-            (Feature::DurationMs, self.duration_ms),
-            (Feature::TimeSignature, ints(self.time_signature)),
-        ] {
-            if let Some(v) = value {
-                raw.set(feature, v);
-            }
-        }
-        Ok(raw.check_partial()?)
-    }
-}
-
 /// Seeds: any mix of tracks, albums, artists, genres and sets of feature
 /// values. Each entry weighs the same.
 #[derive(InputObject, Clone, Default)]
@@ -185,4 +132,26 @@ pub fn parse_ids(ids: Vec<ID>) -> Result<Vec<TrackId>> {
     ids.iter()
         .map(|id| TrackId::parse(id).map_err(Error::from))
         .collect()
+}
+
+/// Parses one GraphQL id into a track id.
+///
+/// # Errors
+/// [`Error::Invalid`] for a malformed id.
+pub fn parse_id(id: &ID) -> Result<TrackId> {
+    Ok(TrackId::parse(id)?)
+}
+
+/// Checks a page size (`first`) against 1..=`limits.max_page_size`.
+///
+/// # Errors
+/// `INVALID_ARGUMENT` naming the argument and the allowed range.
+pub fn page_size(ctx: &Context<'_>, first: i32, name: &str) -> async_graphql::Result<usize> {
+    let max = super::limits(ctx).max_page_size;
+    if first < 1 || first as usize > max {
+        return Err(super::error::invalid(format!(
+            "{name} must lie within 1..={max}, got {first}"
+        )));
+    }
+    Ok(first as usize)
 }

@@ -2,20 +2,18 @@
 //! `recommendForUser`. Profiles live in the store; the logic is in
 //! `domain::listener` and `catalog::listener`.
 
-use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_graphql::{Context, Enum, Object, SimpleObject, ID};
 
-use super::auth::{require, Role};
-use super::error::{ApiResult, Code};
-use super::inputs::TrackFilterInput;
+use super::auth::require;
+use super::error::{invalid, ApiResult};
+use super::inputs::{page_size, parse_id, TrackFilterInput};
 use super::recommend::BlendedTrack;
-use super::recommendation::stored_tracks;
-use super::{Limits, RecommendSettings};
-use crate::domain::{Interaction, TrackId, UserId};
+use super::service;
+use crate::config::Role;
+use crate::domain::{Interaction, UserId};
 use crate::error::Error;
-use crate::service::TrackService;
 
 /// What a listener did with a track.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -46,10 +44,6 @@ pub struct RecordedInteraction {
     at: String,
 }
 
-fn service<'a>(ctx: &Context<'a>) -> &'a Arc<TrackService> {
-    ctx.data_unchecked::<Arc<TrackService>>()
-}
-
 fn user_id(id: &ID) -> async_graphql::Result<UserId> {
     UserId::parse(id).map_err(Error::from).api()
 }
@@ -71,28 +65,23 @@ impl ListenerMutation {
     ) -> async_graphql::Result<RecordedInteraction> {
         require(ctx, Role::Write)?;
         let user = self::user_id(&user_id)?;
-        let track = TrackId::parse(&track_id).map_err(Error::from).api()?;
+        let track = parse_id(&track_id).api()?;
         let when = match &at {
-            Some(text) => humantime::parse_rfc3339_weak(text).map_err(|e| {
-                Code::InvalidArgument.error(format!("at {text:?} is not an RFC 3339 time: {e}"))
-            })?,
+            Some(text) => humantime::parse_rfc3339_weak(text)
+                .map_err(|e| invalid(format!("at {text:?} is not an RFC 3339 time: {e}")))?,
             None => SystemTime::now(),
         };
         let at_ms = when
             .duration_since(UNIX_EPOCH)
-            .map_err(|_| Code::InvalidArgument.error("at must not precede 1970"))?
+            .map_err(|_| invalid("at must not precede 1970"))?
             .as_millis() as i64;
-        let service = service(ctx);
-        if service.read_now(|c| c.get(&track).is_none()) {
-            return Err(Code::TrackNotFound.error(format!("no track with id {track}")));
-        }
         let event = Interaction {
             user,
             track,
             kind: kind.into(),
             at_ms,
         };
-        service.record_interactions(&[event]).await.api()?;
+        service(ctx).record_interaction(event).await.api()?;
         Ok(RecordedInteraction {
             user_id,
             track_id,
@@ -123,23 +112,13 @@ impl ListenerQuery {
         #[graphql(default = false)] include_played: bool,
         filter: Option<TrackFilterInput>,
     ) -> async_graphql::Result<Vec<BlendedTrack>> {
-        let max = ctx.data_unchecked::<Limits>().max_page_size;
-        if first < 1 || first as usize > max {
-            return Err(Code::InvalidArgument
-                .error(format!("first must lie within 1..={max}, got {first}")));
-        }
+        let first = page_size(ctx, first, "first")?;
         let user = self::user_id(&user_id)?;
         let filter = filter.unwrap_or_default().into_domain().api()?;
-        let weight = ctx.data_unchecked::<RecommendSettings>().blend_weight;
-        let profile = service(ctx).profile(&user).await.api()?;
         let found = service(ctx)
-            .read(move |c| {
-                c.recommend_for_listener(&profile, first as usize, weight, include_played, &filter)
-            })
+            .recommend_for_user(&user, first, include_played, filter)
             .await
-            .api()?
             .api()?;
-        let stored = stored_tracks(ctx, found.iter().map(|c| c.track.id)).await?;
-        Ok(BlendedTrack::with_stored(stored.as_ref(), found))
+        Ok(found.into_iter().map(BlendedTrack).collect())
     }
 }

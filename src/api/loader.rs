@@ -3,11 +3,12 @@
 //! instead of 50.
 //!
 //! Resolvers call [`load_track`] and [`load_tracks`], which use the
-//! DataLoader only where the store serves metadata (MongoDB). On the
-//! embedded store every track is in memory already, and the DataLoader's
-//! batching window (a spawned task and a 1 ms timer per request) would cost
-//! more than the lookups: bench/server.sh measured `similar(first: 10)` at
-//! p50 2.5 ms with it.
+//! DataLoader only where the service says metadata comes from the store
+//! (MongoDB). On the embedded store every track is in memory already, and
+//! the DataLoader's batching window (a spawned task and a 1 ms timer per
+//! request) would cost more than the lookups: bench/server.sh measured
+//! `similar(first: 10)` at p50 2.5 ms with it. (Search results get their
+//! stored tracks from the service itself, in one lookup per answer.)
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::Context;
 
 use crate::domain::{Track, TrackId};
+use crate::error::Error;
 use crate::service::TrackService;
 
 /// Loads tracks from the service's catalog in batches.
@@ -33,7 +35,7 @@ impl TrackLoader {
 
 impl Loader<TrackId> for TrackLoader {
     type Value = Arc<Track>;
-    type Error = Arc<crate::error::Error>;
+    type Error = Arc<Error>;
 
     async fn load(&self, keys: &[TrackId]) -> Result<HashMap<TrackId, Arc<Track>>, Self::Error> {
         let tracks = self.service.tracks_by_ids(keys).await.map_err(Arc::new)?;
@@ -49,18 +51,15 @@ pub async fn load_tracks(
     ctx: &Context<'_>,
     ids: &[TrackId],
 ) -> async_graphql::Result<HashMap<TrackId, Arc<Track>>> {
-    let service = ctx.data_unchecked::<Arc<TrackService>>();
-    if !service.store().serves_metadata() {
-        return Ok(service.read_now(|c| {
-            ids.iter()
-                .filter_map(|id| c.get_owned(id).map(|t| (*id, t)))
-                .collect()
-        }));
+    let service = super::service(ctx);
+    let loader = ctx.data_opt::<DataLoader<TrackLoader>>();
+    match loader {
+        Some(loader) if service.metadata_from_store() => loader
+            .load_many(ids.iter().copied())
+            .await
+            .map_err(|e| super::error::to_graphql(Error::Internal(e.to_string()))),
+        _ => Ok(service.tracks_in_memory(ids)),
     }
-    ctx.data_unchecked::<DataLoader<TrackLoader>>()
-        .load_many(ids.iter().copied())
-        .await
-        .map_err(|e| super::error::to_graphql(crate::error::Error::Internal(e.to_string())))
 }
 
 /// The track with this id, if it exists (see the module documentation).

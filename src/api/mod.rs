@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod error;
 mod extension;
+mod features;
 mod genre;
 mod ingest;
 mod inputs;
@@ -22,13 +23,14 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::extensions::apollo_persisted_queries::{
     ApolloPersistedQueries, LruCacheStorage,
 };
-use async_graphql::Schema;
-use serde::{Deserialize, Serialize};
+use async_graphql::{Context, Schema};
 
-use crate::kafka::IngestStatus;
+use crate::config::Limits;
+use crate::ingest::IngestStatus;
 use crate::service::TrackService;
 
 pub use loader::TrackLoader;
+
 /// The mutation root: catalog writes and listeners' interactions; every
 /// mutation needs an API key.
 #[derive(async_graphql::MergedObject, Default)]
@@ -41,60 +43,11 @@ pub struct QueryRoot(
     listener::ListenerQuery,
 );
 
-/// How recommendations blend their signals (`[recommend]` in the
-/// configuration).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RecommendSettings {
-    /// Share of playlist co-occurrence, against audio similarity, in
-    /// `recommendForPlaylist` and `recommendForUser`, 0 to 1. The default,
-    /// 0.9, is the best NDCG@50 of `timbre evaluate` on the shared dataset
-    /// (docs/EVALUATION.md): co-occurrence does the ranking, and audio
-    /// similarity breaks its many near-ties and brings in tracks no
-    /// playlist relates yet. Every weight from 0.5 to 0.95 scores within
-    /// noise of it; 1 (no audio) and 0.25 or less score clearly worse.
-    pub blend_weight: f32,
-}
-
-impl Default for RecommendSettings {
-    fn default() -> Self {
-        RecommendSettings { blend_weight: 0.9 }
-    }
-}
 pub use extension::DocumentRules;
 pub use subscription::{Shutdown, SubscriptionRoot};
 
 /// The schema type served by timbre.
 pub type TimbreSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
-
-/// Limits that protect the server from expensive requests.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Limits {
-    /// Deepest nesting of selections a query may have. Default 12.
-    pub max_depth: usize,
-    /// Largest complexity a query may have: each field costs 1, list fields
-    /// multiply their children by `first`. Default 5,000.
-    pub max_complexity: usize,
-    /// Most aliases a request may use. Default 30.
-    pub max_aliases: usize,
-    /// Largest `first` (page size) of any list. Default 100.
-    pub max_page_size: usize,
-    /// Largest HTTP request body, in bytes. Default 1 MiB.
-    pub max_body_bytes: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_depth: 12,
-            max_complexity: 5_000,
-            max_aliases: 30,
-            max_page_size: 100,
-            max_body_bytes: 1 << 20,
-        }
-    }
-}
 
 /// How the schema is served, beyond its limits.
 #[derive(Clone)]
@@ -107,8 +60,6 @@ pub struct SchemaOptions {
     pub persisted: Option<LruCacheStorage>,
     /// Ends subscriptions when the server shuts down.
     pub shutdown: Shutdown,
-    /// How recommendations blend their signals.
-    pub recommend: RecommendSettings,
     /// Who runs persisted queries, the document rules and error coding.
     pub checks: Checks,
 }
@@ -120,8 +71,8 @@ pub enum Checks {
     /// In the schema, as async-graphql extensions: for transports that
     /// hand whole requests to the schema (WebSocket subscriptions).
     InSchema,
-    /// In the caller, around an extension-free schema: the HTTP endpoint
-    /// ([`crate::http`]). An extension, even one that only codes errors,
+    /// In the caller, around an extension-free schema: the HTTP endpoint.
+    /// An extension, even one that only codes errors,
     /// puts every field's resolution through async-graphql's boxed
     /// extension chain; without it `similar` served about 40 % more
     /// requests per second under HTTP load (BENCHMARKS.md).
@@ -144,7 +95,6 @@ pub fn schema(
     .data(ingest)
     .data(limits)
     .data(options.shutdown)
-    .data(options.recommend)
     .limit_depth(limits.max_depth)
     .limit_complexity(limits.max_complexity);
     if !options.introspection {
@@ -177,7 +127,27 @@ pub fn sdl() -> String {
     .sdl()
 }
 
-/// The per-request DataLoader; attach it to every request as request data.
-pub fn loader(service: Arc<TrackService>) -> DataLoader<TrackLoader> {
-    DataLoader::new(TrackLoader::new(service), tokio::spawn)
+/// A new DataLoader for one request, to attach as request data; `None`
+/// when the service holds every track's metadata in memory, where lookups
+/// take microseconds and batching would only add its window (see
+/// `loader.rs`).
+pub fn loader(service: &Arc<TrackService>) -> Option<DataLoader<TrackLoader>> {
+    service
+        .metadata_from_store()
+        .then(|| DataLoader::new(TrackLoader::new(Arc::clone(service)), tokio::spawn))
+}
+
+/// The service behind every resolver.
+pub(crate) fn service<'a>(ctx: &Context<'a>) -> &'a Arc<TrackService> {
+    ctx.data_unchecked::<Arc<TrackService>>()
+}
+
+/// The request limits the schema was built with.
+pub(crate) fn limits<'a>(ctx: &Context<'a>) -> &'a Limits {
+    ctx.data_unchecked::<Limits>()
+}
+
+/// The streaming ingest's status.
+pub(crate) fn ingest_status<'a>(ctx: &Context<'a>) -> &'a Arc<IngestStatus> {
+    ctx.data_unchecked::<Arc<IngestStatus>>()
 }

@@ -3,17 +3,18 @@
 //! track messages (`schema/track-message.schema.json`), because both end in
 //! `TrackRecord::into_domain`.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 
-use super::auth::{require, Role};
-use super::error::{ApiResult, Code};
+use super::auth::require;
+use super::error::{invalid, ApiResult};
+use super::features::AudioFeaturesInput;
 use super::inputs::parse_ids;
+use super::service;
+use crate::config::Role;
 use crate::error::Error;
-use crate::kafka::message::{AlbumRecord, FeatureRecord, PlaylistRecord, TrackRecord};
-use crate::service::TrackService;
+use crate::ingest::{AlbumRecord, PlaylistRecord, TrackRecord};
 
 /// Most tracks one `upsertTracks` call may carry; larger loads belong to
 /// `timbre import` or the Kafka topic.
@@ -23,14 +24,10 @@ pub const MAX_TRACKS_PER_CALL: usize = 1_000;
 #[derive(Default)]
 pub struct CatalogMutation;
 
-fn service<'a>(ctx: &Context<'a>) -> &'a Arc<TrackService> {
-    ctx.data_unchecked::<Arc<TrackService>>()
-}
-
 /// Refuses a call carrying more than [`MAX_TRACKS_PER_CALL`] items.
 fn at_most_per_call(what: &str, given: usize) -> async_graphql::Result<()> {
     if given > MAX_TRACKS_PER_CALL {
-        return Err(Code::InvalidArgument.error(format!(
+        return Err(invalid(format!(
             "at most {MAX_TRACKS_PER_CALL} {what} per call, got {given}"
         )));
     }
@@ -94,7 +91,7 @@ impl CatalogMutation {
         Ok(UpsertResult {
             inserted: stats.inserted,
             replaced: stats.replaced,
-            total_count: service.read_now(|c| c.len()),
+            total_count: service.len(),
         })
     }
 
@@ -111,7 +108,7 @@ impl CatalogMutation {
         let deleted = service.delete(ids).await.api()?;
         Ok(DeleteResult {
             deleted,
-            total_count: service.read_now(|c| c.len()),
+            total_count: service.len(),
         })
     }
 
@@ -124,7 +121,7 @@ impl CatalogMutation {
         let service = service(ctx);
         service.save_snapshot().await.api()?;
         Ok(SnapshotResult {
-            tracks: service.read_now(|c| c.len()),
+            tracks: service.len(),
             took_ms: started.elapsed().as_millis() as u64,
         })
     }
@@ -171,27 +168,8 @@ pub struct PlaylistInput {
     pub subgenre: Option<String>,
 }
 
-/// Audio features in the units of Spotify's Web API (see `AudioFeatures`).
-#[derive(InputObject)]
-pub struct AudioFeaturesInput {
-    pub danceability: f64,
-    pub energy: f64,
-    pub key: Option<f64>,
-    pub loudness: f64,
-    pub mode: f64,
-    pub speechiness: f64,
-    pub acousticness: f64,
-    pub instrumentalness: f64,
-    pub liveness: f64,
-    pub valence: f64,
-    pub tempo: Option<f64>,
-    pub duration_ms: f64,
-    pub time_signature: Option<f64>,
-}
-
 impl From<TrackInput> for TrackRecord {
     fn from(t: TrackInput) -> Self {
-        let f = t.features;
         TrackRecord {
             id: t.id,
             name: t.name,
@@ -215,21 +193,7 @@ impl From<TrackInput> for TrackRecord {
                     subgenre: p.subgenre,
                 })
                 .collect(),
-            features: FeatureRecord {
-                danceability: f.danceability,
-                energy: f.energy,
-                key: f.key,
-                loudness: f.loudness,
-                mode: f.mode,
-                speechiness: f.speechiness,
-                acousticness: f.acousticness,
-                instrumentalness: f.instrumentalness,
-                liveness: f.liveness,
-                valence: f.valence,
-                tempo: f.tempo,
-                duration_ms: f.duration_ms,
-                time_signature: f.time_signature,
-            },
+            features: t.features.into(),
         }
     }
 }

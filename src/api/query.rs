@@ -1,24 +1,22 @@
 //! The query root. Each resolver takes its arguments apart, makes one call
 //! into the service and converts the answer; logic lives below.
 
-use std::sync::Arc;
-
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Object, SimpleObject, ID};
 
-use super::error::{ApiResult, Code};
+use super::error::{invalid, ApiResult};
+use super::features::{FeatureName, FeaturesInput};
 use super::genre::{GenreLevel, GenreObject};
 use super::ingest::IngestStatusObject;
-use super::inputs::{parse_ids, FeaturesInput, TasteSeedInput, TrackFilterInput};
+use super::inputs::{page_size, parse_id, parse_ids, TasteSeedInput, TrackFilterInput};
 use super::loader::{load_track, load_tracks};
-use super::recommendation::{stored_tracks, with_stored, GenreSuggestionObject, SimilarTrack};
-use super::track::{FeatureName, TrackObject};
-use super::Limits;
+use super::recommendation::{GenreSuggestionObject, SimilarTrack};
+use super::track::{selected_parts, TrackObject};
+use super::{ingest_status, limits, service};
 use crate::catalog::Seed;
-use crate::domain::{TrackFilter, TrackId, TrendQuery, YearTrend};
+use crate::domain::{TrackId, TrendQuery, YearTrend};
 use crate::error::Error;
-use crate::kafka::IngestStatus;
-use crate::service::TrackService;
+use crate::service::CatalogInfo;
 
 /// Read-only queries over the catalog.
 #[derive(Default)]
@@ -26,25 +24,6 @@ pub struct CatalogQuery;
 
 /// Longest wait `ingested` accepts, in milliseconds.
 const MAX_WAIT_MS: i32 = 30_000;
-
-fn service<'a>(ctx: &Context<'a>) -> &'a Arc<TrackService> {
-    ctx.data_unchecked::<Arc<TrackService>>()
-}
-
-/// Checks a page size against 1..=the configured maximum.
-fn page_size(ctx: &Context<'_>, first: i32) -> async_graphql::Result<usize> {
-    let max = ctx.data_unchecked::<Limits>().max_page_size;
-    if first < 1 || first as usize > max {
-        return Err(
-            Code::InvalidArgument.error(format!("first must lie within 1..={max}, got {first}"))
-        );
-    }
-    Ok(first as usize)
-}
-
-fn filter(input: Option<TrackFilterInput>) -> async_graphql::Result<TrackFilter> {
-    input.unwrap_or_default().into_domain().api()
-}
 
 /// The tracks of a listing, with the total count of matches.
 #[derive(SimpleObject)]
@@ -57,10 +36,10 @@ pub struct TrackConnectionFields {
 impl CatalogQuery {
     /// One track by its Spotify id. Unknown ids give `TRACK_NOT_FOUND`.
     async fn track(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<TrackObject>> {
-        let id = TrackId::parse(&id).map_err(Error::from).api()?;
+        let id = parse_id(&id).api()?;
         match load_track(ctx, id).await? {
             Some(track) => Ok(Some(TrackObject(track))),
-            None => Err(Code::TrackNotFound.error(format!("no track with id {id}"))),
+            None => Err(Error::TrackNotFound(id)).api(),
         }
     }
 
@@ -71,9 +50,9 @@ impl CatalogQuery {
         ctx: &Context<'_>,
         ids: Vec<ID>,
     ) -> async_graphql::Result<Vec<TrackObject>> {
-        let max = ctx.data_unchecked::<Limits>().max_page_size;
+        let max = limits(ctx).max_page_size;
         if ids.len() > max {
-            return Err(Code::InvalidArgument.error(format!("at most {max} ids per request")));
+            return Err(invalid(format!("at most {max} ids per request")));
         }
         let ids = parse_ids(ids).api()?;
         let found = load_tracks(ctx, &ids).await?;
@@ -93,29 +72,22 @@ impl CatalogQuery {
         #[graphql(default = 20)] first: i32,
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, TrackObject, TrackConnectionFields>> {
-        let first = page_size(ctx, first)?;
-        let filter = self::filter(filter)?;
+        let first = page_size(ctx, first, "first")?;
+        let filter = filter.unwrap_or_default().into_domain().api()?;
         let after = after
-            .map(|c| {
-                TrackId::parse(&c).map_err(|_| Error::invalid(format!("invalid cursor {c:?}")))
-            })
-            .transpose()
-            .api()?;
-        let counted = filter.clone();
-        let (page, more, total) = service(ctx)
-            .read(move |c| {
-                let (page, more) = c.page(&filter, after, first);
-                (page, more, c.count(&counted))
-            })
-            .await
-            .api()?;
+            .map(|c| TrackId::parse(&c).map_err(|_| invalid(format!("invalid cursor {c:?}"))))
+            .transpose()?;
+        let page = service(ctx).page(filter, after, first).await.api()?;
         let mut connection = Connection::with_additional_fields(
             after.is_some(),
-            more,
-            TrackConnectionFields { total_count: total },
+            page.more,
+            TrackConnectionFields {
+                total_count: page.total,
+            },
         );
         connection.edges.extend(
-            page.into_iter()
+            page.tracks
+                .into_iter()
                 .map(|t| Edge::new(t.id.to_string(), TrackObject(t))),
         );
         Ok(connection)
@@ -139,18 +111,8 @@ impl CatalogQuery {
         name: String,
         #[graphql(default)] level: GenreLevel,
     ) -> async_graphql::Result<Option<GenreObject>> {
-        let level = level.into();
-        let wanted = name.clone();
-        let found = service(ctx)
-            .read(move |c| c.genre(&wanted, level))
-            .await
-            .api()?;
-        match found {
-            Some(g) => Ok(Some(GenreObject(g))),
-            None => Err(super::error::to_graphql(Error::GenreNotFound(
-                name.trim().to_lowercase(),
-            ))),
-        }
+        let found = service(ctx).genre(&name, level.into()).await.api()?;
+        Ok(Some(GenreObject(found)))
     }
 
     /// The tracks nearest a seed, nearest first: give exactly one of
@@ -167,28 +129,19 @@ impl CatalogQuery {
         #[graphql(default = 10)] first: i32,
         filter: Option<TrackFilterInput>,
     ) -> async_graphql::Result<Vec<SimilarTrack>> {
-        let first = page_size(ctx, first)?;
-        let filter = self::filter(filter)?;
+        let first = page_size(ctx, first, "first")?;
+        let filter = filter.unwrap_or_default().into_domain().api()?;
         let seed = match (track_id, features) {
-            (Some(id), None) => Seed::Track(TrackId::parse(&id).map_err(Error::from).api()?),
+            (Some(id), None) => Seed::Track(parse_id(&id).api()?),
             (None, Some(f)) => Seed::Features(f.into_domain().api()?),
-            _ => {
-                return Err(Code::InvalidArgument.error("give exactly one of trackId and features"))
-            }
+            _ => return Err(invalid("give exactly one of trackId and features")),
         };
-        // Unfiltered, a search is a graph walk (or a scan of a small
-        // catalogue); a filter can turn it into a scan of every track.
-        let cheap = filter.is_empty();
-        let parts = super::track::selected_parts(ctx.look_ahead().field("track"));
+        let parts = selected_parts(ctx.look_ahead().field("track"));
         let found = service(ctx)
-            .read_sized(cheap, move |c| {
-                c.similar_parts(&seed, first, &filter, parts)
-            })
+            .similar(seed, first, filter, parts)
             .await
-            .api()?
             .api()?;
-        let stored = stored_tracks(ctx, found.iter().map(|n| n.track.id)).await?;
-        Ok(with_stored(stored.as_ref(), found))
+        Ok(found.into_iter().map(SimilarTrack).collect())
     }
 
     /// Genres the seed does not contain yet, ranked by how close their
@@ -203,29 +156,16 @@ impl CatalogQuery {
         #[graphql(default)] level: GenreLevel,
         #[graphql(default = 3)] evidence: i32,
     ) -> async_graphql::Result<Vec<GenreSuggestionObject>> {
-        let first = page_size(ctx, first)?;
+        let first = page_size(ctx, first, "first")?;
         if !(1..=20).contains(&evidence) {
-            return Err(Code::InvalidArgument.error("evidence must lie within 1..=20"));
+            return Err(invalid("evidence must lie within 1..=20"));
         }
         let seed = seed.into_domain().api()?;
-        let level = level.into();
         let found = service(ctx)
-            .read(move |c| c.discover_genres(&seed, first, level, evidence as usize))
+            .discover_genres(seed, first, level.into(), evidence as usize)
             .await
-            .api()?
             .api()?;
-        let stored = stored_tracks(
-            ctx,
-            found.iter().flat_map(|s| &s.tracks).map(|n| n.track.id),
-        )
-        .await?;
-        Ok(found
-            .into_iter()
-            .map(|mut s| {
-                let tracks = with_stored(stored.as_ref(), std::mem::take(&mut s.tracks));
-                GenreSuggestionObject(s, tracks)
-            })
-            .collect())
+        Ok(found.into_iter().map(GenreSuggestionObject::from).collect())
     }
 
     /// Per genre and release year: track count, mean popularity and the
@@ -243,7 +183,7 @@ impl CatalogQuery {
     ) -> async_graphql::Result<Vec<GenreTrend>> {
         let year = |y: Option<i32>| {
             y.map(|y| u16::try_from(y).ok().filter(|y| *y <= 9999))
-                .map(|y| y.ok_or_else(|| Code::InvalidArgument.error("years lie within 0..=9999")))
+                .map(|y| y.ok_or_else(|| invalid("years lie within 0..=9999")))
                 .transpose()
         };
         let query = TrendQuery {
@@ -258,7 +198,7 @@ impl CatalogQuery {
         };
         if let (Some(f), Some(t)) = (query.from, query.to) {
             if f > t {
-                return Err(Code::InvalidArgument.error(format!("year range {f}..{t} is empty")));
+                return Err(invalid(format!("year range {f}..{t} is empty")));
             }
         }
         let trends = service(ctx).genre_trends(query).await.api()?;
@@ -268,7 +208,7 @@ impl CatalogQuery {
     /// The state of streaming ingest from Kafka: applied messages, dead
     /// letters, lag, freshness and broker health.
     async fn ingest_status(&self, ctx: &Context<'_>) -> IngestStatusObject {
-        ctx.data_unchecked::<Arc<IngestStatus>>().snapshot().into()
+        ingest_status(ctx).snapshot().into()
     }
 
     /// Whether the Kafka message at `offset` of `partition` of the tracks
@@ -284,12 +224,15 @@ impl CatalogQuery {
         offset: i64,
         #[graphql(default = 0)] wait_ms: i32,
     ) -> async_graphql::Result<bool> {
-        let status = ctx.data_unchecked::<Arc<IngestStatus>>();
+        let status = ingest_status(ctx);
         if !status.enabled() {
-            return Err(Code::NotConfigured.error("this server consumes no Kafka topic"));
+            return Err(Error::NotConfigured(
+                "this server consumes no Kafka topic".into(),
+            ))
+            .api();
         }
         if !(0..=MAX_WAIT_MS).contains(&wait_ms) || partition < 0 || offset < 0 {
-            return Err(Code::InvalidArgument.error(format!(
+            return Err(invalid(format!(
                 "partition and offset must not be negative, waitMs must lie within 0..={MAX_WAIT_MS}"
             )));
         }
@@ -298,17 +241,8 @@ impl CatalogQuery {
     }
 
     /// Size of the catalog and the state of its index, for operators.
-    async fn catalog(&self, ctx: &Context<'_>) -> async_graphql::Result<CatalogInfo> {
-        service(ctx)
-            .read(|c| CatalogInfo {
-                tracks: c.len(),
-                indexed: c.index().len(),
-                tombstones: c.index().dead_count(),
-                dimensions: c.index().dim(),
-                feature_space_version: c.space().version as i32,
-            })
-            .await
-            .api()
+    async fn catalog(&self, ctx: &Context<'_>) -> CatalogInfoObject {
+        CatalogInfoObject(service(ctx).catalog_info())
     }
 }
 
@@ -351,16 +285,29 @@ impl From<YearTrend> for GenreTrend {
 }
 
 /// The catalog's size and the state of its vector index.
-#[derive(SimpleObject)]
-pub struct CatalogInfo {
+pub struct CatalogInfoObject(CatalogInfo);
+
+/// The catalog's size and the state of its vector index.
+#[Object(name = "CatalogInfo")]
+impl CatalogInfoObject {
     /// Tracks in the catalog.
-    tracks: usize,
+    async fn tracks(&self) -> usize {
+        self.0.tracks
+    }
     /// Live vectors in the index (equals `tracks`).
-    indexed: usize,
+    async fn indexed(&self) -> usize {
+        self.0.indexed
+    }
     /// Deleted or replaced vectors awaiting compaction.
-    tombstones: usize,
+    async fn tombstones(&self) -> usize {
+        self.0.tombstones
+    }
     /// Dimensions of the feature space.
-    dimensions: usize,
+    async fn dimensions(&self) -> usize {
+        self.0.dimensions
+    }
     /// Version of the feature space the vectors were made with.
-    feature_space_version: i32,
+    async fn feature_space_version(&self) -> i32 {
+        self.0.feature_space_version as i32
+    }
 }

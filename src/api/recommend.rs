@@ -2,20 +2,19 @@
 //! resolvers. The logic lives in `catalog::recommend` and
 //! `catalog::playlist`; this file only converts.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, ID};
 
-use super::error::{ApiResult, Code};
-use super::inputs::{parse_ids, FeaturesInput, TasteSeedInput, TrackFilterInput};
-use super::recommendation::{stored_tracks, Explanation};
-use super::track::TrackObject;
-use super::{Limits, RecommendSettings};
+use super::error::{invalid, ApiResult};
+use super::features::{FeatureShiftInput, FeaturesInput};
+use super::inputs::{page_size, parse_ids, TasteSeedInput, TrackFilterInput};
+use super::recommendation::Explanation;
+use super::track::{selected_parts, TrackObject};
+use super::{limits, service};
 use crate::catalog::{Continuation, PlaylistSeed, Recommendation, SeedRef};
-use crate::domain::{Feature, FeatureValues, RecommendQuery, Track, TrackFilter, TrackId};
+use crate::domain::{FeatureValues, RecommendQuery, TrackFilter};
 use crate::error::Error;
-use crate::service::TrackService;
 
 /// `recommend` and `recommendForPlaylist`.
 #[derive(Default)]
@@ -53,53 +52,6 @@ pub struct RecommendInput {
     /// Number of results.
     #[graphql(default = 10)]
     pub first: i32,
-}
-
-/// Changes to feature values, in each feature's unit; negative lowers.
-#[derive(InputObject, Default)]
-pub struct FeatureShiftInput {
-    pub danceability: Option<f64>,
-    pub energy: Option<f64>,
-    /// dB.
-    pub loudness: Option<f64>,
-    pub speechiness: Option<f64>,
-    pub acousticness: Option<f64>,
-    pub instrumentalness: Option<f64>,
-    pub liveness: Option<f64>,
-    pub valence: Option<f64>,
-    /// BPM.
-    pub tempo: Option<f64>,
-    pub duration_ms: Option<f64>,
-}
-
-impl FeatureShiftInput {
-    fn into_domain(self) -> crate::error::Result<FeatureValues> {
-        let mut values: FeatureValues = Default::default();
-        for (feature, delta) in [
-            (Feature::Danceability, self.danceability),
-            (Feature::Energy, self.energy),
-            (Feature::Loudness, self.loudness),
-            (Feature::Speechiness, self.speechiness),
-            (Feature::Acousticness, self.acousticness),
-            (Feature::Instrumentalness, self.instrumentalness),
-            (Feature::Liveness, self.liveness),
-            (Feature::Valence, self.valence),
-            (Feature::Tempo, self.tempo),
-            (Feature::DurationMs, self.duration_ms),
-        ] {
-            if let Some(d) = delta {
-                let (lo, hi) = feature.range();
-                if !d.is_finite() || d.abs() > hi - lo {
-                    return Err(Error::invalid(format!(
-                        "shift of {feature} must lie within ±{}, got {d}",
-                        hi - lo
-                    )));
-                }
-                values[feature as usize] = Some(d);
-            }
-        }
-        Ok(values)
-    }
 }
 
 impl RecommendInput {
@@ -155,33 +107,10 @@ impl RecommendQueries {
         ctx: &Context<'_>,
         input: RecommendInput,
     ) -> async_graphql::Result<Vec<RecommendedTrack>> {
-        let max_page = ctx.data_unchecked::<Limits>().max_page_size;
-        let query = input.into_domain(max_page).api()?;
-        let service = service(ctx);
-        let parts = super::track::selected_parts(ctx.look_ahead().field("track"));
-        // Cheap calls run here under one read lock; the others on the pool.
-        let here = service.read_now(|c| {
-            c.recommend_is_cheap(&query)
-                .then(|| c.recommend_parts(&query, parts))
-        });
-        let found = match here {
-            Some(found) => found,
-            None => service
-                .read(move |c| c.recommend_parts(&query, parts))
-                .await
-                .api()?,
-        }
-        .api()?;
-        let stored = stored_tracks(ctx, found.iter().map(|r| r.neighbour.track.id)).await?;
-        Ok(found
-            .into_iter()
-            .filter_map(|mut r| {
-                if let Some(stored) = &stored {
-                    r.neighbour.track = Arc::clone(stored.get(&r.neighbour.track.id)?);
-                }
-                Some(RecommendedTrack(r))
-            })
-            .collect())
+        let query = input.into_domain(limits(ctx).max_page_size).api()?;
+        let parts = selected_parts(ctx.look_ahead().field("track"));
+        let found = service(ctx).recommend(query, parts).await.api()?;
+        Ok(found.into_iter().map(RecommendedTrack).collect())
     }
 
     /// Tracks to add to a playlist, best first: give exactly one of
@@ -199,39 +128,22 @@ impl RecommendQueries {
         #[graphql(default = 10)] first: i32,
         filter: Option<TrackFilterInput>,
     ) -> async_graphql::Result<Vec<BlendedTrack>> {
-        let max_page = ctx.data_unchecked::<Limits>().max_page_size;
-        if first < 1 || first as usize > max_page {
-            return Err(Code::InvalidArgument
-                .error(format!("first must lie within 1..={max_page}, got {first}")));
-        }
+        let first = page_size(ctx, first, "first")?;
         let filter = filter.unwrap_or_default().into_domain().api()?;
         let seeds = match (playlist_id, track_ids) {
             (Some(id), None) => PlaylistSeed::Playlist(id.to_string()),
             (None, Some(ids)) if !ids.is_empty() && ids.len() <= 500 => {
                 PlaylistSeed::Tracks(parse_ids(ids).api()?)
             }
-            (None, Some(_)) => {
-                return Err(Code::InvalidArgument.error("trackIds must hold 1 to 500 ids"))
-            }
-            _ => {
-                return Err(
-                    Code::InvalidArgument.error("give exactly one of playlistId and trackIds")
-                )
-            }
+            (None, Some(_)) => return Err(invalid("trackIds must hold 1 to 500 ids")),
+            _ => return Err(invalid("give exactly one of playlistId and trackIds")),
         };
-        let weight = ctx.data_unchecked::<RecommendSettings>().blend_weight;
         let found = service(ctx)
-            .read(move |c| c.continue_playlist(&seeds, first as usize, weight, &filter))
+            .continue_playlist(seeds, first, filter)
             .await
-            .api()?
             .api()?;
-        let stored = stored_tracks(ctx, found.iter().map(|c| c.track.id)).await?;
-        Ok(BlendedTrack::with_stored(stored.as_ref(), found))
+        Ok(found.into_iter().map(BlendedTrack).collect())
     }
-}
-
-fn service<'a>(ctx: &Context<'a>) -> &'a Arc<TrackService> {
-    ctx.data_unchecked::<Arc<TrackService>>()
 }
 
 /// A recommended track, the seed it is closest to, and why.
@@ -309,25 +221,6 @@ pub enum SourceName {
 
 /// A track recommended by the blend of co-occurrence and audio similarity.
 pub struct BlendedTrack(pub Continuation);
-
-impl BlendedTrack {
-    /// Gives each result its stored track (when the store serves metadata);
-    /// drops results the store no longer holds.
-    pub fn with_stored(
-        stored: Option<&HashMap<TrackId, Arc<Track>>>,
-        found: Vec<Continuation>,
-    ) -> Vec<BlendedTrack> {
-        found
-            .into_iter()
-            .filter_map(|mut c| {
-                if let Some(stored) = stored {
-                    c.track = Arc::clone(stored.get(&c.track.id)?);
-                }
-                Some(BlendedTrack(c))
-            })
-            .collect()
-    }
-}
 
 #[Object]
 impl BlendedTrack {

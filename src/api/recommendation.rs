@@ -1,58 +1,14 @@
 //! GraphQL objects for search results: similar tracks with explanations,
 //! and genre suggestions.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::{Context, Object, SimpleObject};
+use async_graphql::{Object, SimpleObject};
 
-use super::loader::load_tracks;
-use super::track::{FeatureName, TrackObject};
+use super::features::FeatureName;
+use super::track::TrackObject;
 use crate::catalog::{GenreSuggestion, Neighbour};
-use crate::domain::{FeatureComparison, Track, TrackId};
-use crate::service::TrackService;
-
-/// The stored versions of these results' tracks, fetched in one batched
-/// lookup (one `$in` query on MongoDB) when the store serves metadata;
-/// `None` when memory holds the truth. One lookup per response, whatever
-/// the machine's load: per-field DataLoader batching splits a list whenever
-/// resolving it outlasts the loader's 1 ms window.
-///
-/// # Errors
-/// The store failed.
-pub async fn stored_tracks(
-    ctx: &Context<'_>,
-    results: impl IntoIterator<Item = TrackId>,
-) -> async_graphql::Result<Option<HashMap<TrackId, Arc<Track>>>> {
-    if !ctx
-        .data_unchecked::<Arc<TrackService>>()
-        .store()
-        .serves_metadata()
-    {
-        return Ok(None);
-    }
-    let mut ids: Vec<TrackId> = results.into_iter().collect();
-    ids.sort_unstable();
-    ids.dedup();
-    Ok(Some(load_tracks(ctx, &ids).await?))
-}
-
-/// Gives each result its stored track; drops results whose track the store
-/// no longer holds (deleted since the search).
-pub fn with_stored(
-    stored: Option<&HashMap<TrackId, Arc<Track>>>,
-    results: Vec<Neighbour>,
-) -> Vec<SimilarTrack> {
-    results
-        .into_iter()
-        .filter_map(|mut n| {
-            if let Some(stored) = stored {
-                n.track = Arc::clone(stored.get(&n.track.id)?);
-            }
-            Some(SimilarTrack(n))
-        })
-        .collect()
-}
+use crate::domain::FeatureComparison;
 
 /// A track near the seed.
 pub struct SimilarTrack(pub Neighbour);
@@ -136,6 +92,13 @@ impl From<&FeatureComparison> for Comparison {
 
 /// A genre the listener has not tried yet, with its evidence tracks.
 pub struct GenreSuggestionObject(pub GenreSuggestion, pub Vec<SimilarTrack>);
+
+impl From<GenreSuggestion> for GenreSuggestionObject {
+    fn from(mut s: GenreSuggestion) -> Self {
+        let tracks = std::mem::take(&mut s.tracks);
+        GenreSuggestionObject(s, tracks.into_iter().map(SimilarTrack).collect())
+    }
+}
 
 #[Object(name = "GenreSuggestion")]
 impl GenreSuggestionObject {

@@ -11,11 +11,10 @@ use futures_util::stream::{self, Stream, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
-use super::error::Code;
+use super::error::invalid;
 use super::ingest::IngestStatusObject;
 use super::track::TrackObject;
-use crate::kafka::IngestStatus;
-use crate::service::{CatalogEvent, TrackService};
+use crate::service::CatalogEvent;
 
 /// Cancelled when the server begins to shut down; ends every subscription.
 #[derive(Clone, Default)]
@@ -37,7 +36,7 @@ fn shutdown(ctx: &Context<'_>) -> CancellationToken {
 /// more than a few thousand events behind skips the ones it missed rather
 /// than slowing writers down.
 fn events(ctx: &Context<'_>) -> impl Stream<Item = CatalogEvent> {
-    let service = Arc::clone(ctx.data_unchecked::<Arc<TrackService>>());
+    let service = Arc::clone(super::service(ctx));
     let receiver = service.subscribe();
     let events = stream::unfold(receiver, |mut rx| async move {
         loop {
@@ -58,10 +57,10 @@ impl SubscriptionRoot {
     /// Tracks as they become searchable: from imports, `upsertTracks` and
     /// the Kafka topic.
     async fn track_indexed(&self, ctx: &Context<'_>) -> impl Stream<Item = TrackObject> {
-        let service = Arc::clone(ctx.data_unchecked::<Arc<TrackService>>());
+        let service = Arc::clone(super::service(ctx));
         events(ctx).filter_map(move |event| {
             let found = match event {
-                CatalogEvent::Indexed(id) => service.read_now(|c| c.get_owned(&id)),
+                CatalogEvent::Indexed(id) => service.track_in_memory(&id),
                 CatalogEvent::Removed(_) => None,
             };
             async move { found.map(TrackObject) }
@@ -86,13 +85,13 @@ impl SubscriptionRoot {
         #[graphql(default = 1000)] interval_ms: i32,
     ) -> async_graphql::Result<impl Stream<Item = IngestStatusObject>> {
         if !INTERVAL_MS.contains(&interval_ms) {
-            return Err(Code::InvalidArgument.error(format!(
+            return Err(invalid(format!(
                 "intervalMs must lie within {}..={}, got {interval_ms}",
                 INTERVAL_MS.start(),
                 INTERVAL_MS.end()
             )));
         }
-        let status = Arc::clone(ctx.data_unchecked::<Arc<IngestStatus>>());
+        let status = Arc::clone(super::ingest_status(ctx));
         let mut ticks = tokio::time::interval(Duration::from_millis(interval_ms as u64));
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let ticks = stream::unfold(ticks, |mut ticks| async move {

@@ -2,28 +2,9 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Enum, Lookahead, Object, SimpleObject, ID};
+use async_graphql::{Lookahead, Object, SimpleObject, ID};
 
 use crate::domain::{self, Track, TrackParts};
-
-/// A Spotify audio feature. Units: see each field of `AudioFeatures`.
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(name = "Feature", remote = "crate::domain::Feature")]
-pub enum FeatureName {
-    Danceability,
-    Energy,
-    Key,
-    Loudness,
-    Mode,
-    Speechiness,
-    Acousticness,
-    Instrumentalness,
-    Liveness,
-    Valence,
-    Tempo,
-    DurationMs,
-    TimeSignature,
-}
 
 /// The parts of a `Track` that a selection reads beyond the always-copied
 /// ones (see [`TrackParts`]), so that a search copies no text the answer

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use crate::domain::{GenreLevel, Seeds, TrackFields, TrackFilter, TrackParts};
 use crate::error::{Error, Result};
 
-use super::recommend::{mean, mean_values};
+use super::seeds::{mean, mean_values};
 use super::{Catalog, Neighbour};
 
 /// A genre suggested to the listener.

@@ -13,6 +13,7 @@ mod intern;
 mod listener;
 mod playlist;
 mod recommend;
+mod seeds;
 mod similar;
 mod table;
 
@@ -30,7 +31,8 @@ use crate::error::Result;
 
 pub use discovery::GenreSuggestion;
 pub use playlist::{Continuation, PlaylistSeed, Source};
-pub use recommend::{Recommendation, SeedKind, SeedRef, Taste};
+pub use recommend::{Recommendation, Taste};
+pub use seeds::{SeedKind, SeedPoint, SeedRef};
 pub use similar::{Neighbour, Seed};
 pub use table::TrackRef;
 
@@ -52,7 +54,7 @@ pub struct Catalog {
     playlists: Mutex<Option<Arc<CoOccurrence>>>,
     /// Centroids of albums, artists and genres used as seeds, by kind and
     /// lower-case name, kept until the next write.
-    groups: Mutex<HashMap<(SeedKind, String), recommend::SeedPoint>>,
+    groups: Mutex<HashMap<(SeedKind, String), SeedPoint>>,
 }
 
 /// What reconciling a snapshot with the store changed.

@@ -21,7 +21,7 @@ use crate::domain::feature_space::{distance, score};
 use crate::domain::{CoOccurrence, Track, TrackFields, TrackFilter, TrackId};
 use crate::error::{Error, Result};
 
-use super::recommend::mean;
+use super::seeds::mean;
 use super::{Catalog, TrackRef};
 
 /// Content candidates fetched per result wanted.

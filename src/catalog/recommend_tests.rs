@@ -6,7 +6,7 @@ use timbre_index::IndexParams;
 
 use super::*;
 use crate::domain::track::tests_support::track;
-use crate::domain::{Seeds, Track};
+use crate::domain::{Seeds, Track, TrackId};
 
 /// A track of the sample features with this energy, by `artist {i}`.
 fn song(i: usize, energy: f32) -> Track {

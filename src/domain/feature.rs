@@ -7,75 +7,118 @@ use serde::{Deserialize, Serialize};
 
 use super::{DomainError, Result};
 
-/// One of Spotify's audio features. The order of [`Feature::ALL`] is the
-/// order used everywhere a per-feature table appears.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Feature {
-    Danceability,
-    Energy,
-    Key,
-    Loudness,
-    Mode,
-    Speechiness,
-    Acousticness,
-    Instrumentalness,
-    Liveness,
-    Valence,
-    Tempo,
-    DurationMs,
-    TimeSignature,
+/// The one list of audio features, from which every per-feature type is
+/// derived: the [`Feature`] enum here, the GraphQL inputs and enum
+/// (`api/features.rs`), the wire record of tracks (`ingest/record.rs`) and,
+/// through [`Feature::ALL`] and [`Feature::column`], the CSV and Web API
+/// readers and the JSON Schema. A new feature is one line here (and its
+/// encoding in the feature space).
+///
+/// Each entry is `Variant field kind presence`: `field` is the column name
+/// of the datasets and the Web API (and, in camelCase, the GraphQL field);
+/// `kind` gives the unit, range and whether values are whole numbers
+/// ([`FeatureKind`]); `presence` says whether every track must carry it.
+/// `$callback` is called with the whole table, after any leading arguments.
+macro_rules! for_each_feature {
+    ($callback:ident $(, $args:tt)*) => {
+        $callback! { $($args)*
+            Danceability danceability Ratio required,
+            Energy energy Ratio required,
+            Key key Pitch optional,
+            Loudness loudness Decibels required,
+            Mode mode Modality required,
+            Speechiness speechiness Ratio required,
+            Acousticness acousticness Ratio required,
+            Instrumentalness instrumentalness Ratio required,
+            Liveness liveness Ratio required,
+            Valence valence Ratio required,
+            Tempo tempo Bpm optional,
+            DurationMs duration_ms Milliseconds required,
+            TimeSignature time_signature Beats optional,
+        }
+    };
+}
+pub(crate) use for_each_feature;
+
+/// What kind of quantity a feature is: its unit, its range and whether its
+/// values are whole numbers follow from this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeatureKind {
+    /// A confidence or intensity, 0 to 1.
+    Ratio,
+    /// A pitch class, 0 = C … 11 = B.
+    Pitch,
+    /// Loudness in dB.
+    Decibels,
+    /// 0 = minor, 1 = major.
+    Modality,
+    /// Tempo in beats per minute.
+    Bpm,
+    /// A duration in milliseconds.
+    Milliseconds,
+    /// Beats per bar.
+    Beats,
 }
 
+macro_rules! feature_enum {
+    ($($variant:ident $field:ident $kind:ident $presence:ident,)*) => {
+        /// One of Spotify's audio features. The order of [`Feature::ALL`] is
+        /// the order used everywhere a per-feature table appears.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum Feature {
+            $($variant,)*
+        }
+
+        impl Feature {
+            /// Every feature, in table order.
+            pub const ALL: [Feature; FEATURE_COUNT] = [$(Feature::$variant,)*];
+
+            /// The column name used by the datasets and the Spotify Web API.
+            pub fn column(self) -> &'static str {
+                match self {
+                    $(Feature::$variant => stringify!($field),)*
+                }
+            }
+
+            /// What kind of quantity the feature is.
+            pub fn kind(self) -> FeatureKind {
+                match self {
+                    $(Feature::$variant => FeatureKind::$kind,)*
+                }
+            }
+
+            /// Whether every track must carry this feature.
+            pub fn required(self) -> bool {
+                match self {
+                    $(Feature::$variant => stringify!($presence) == "required",)*
+                }
+            }
+        }
+    };
+}
+for_each_feature!(feature_enum);
+
 /// Number of features in [`Feature::ALL`].
-pub const FEATURE_COUNT: usize = 13;
+pub const FEATURE_COUNT: usize = {
+    macro_rules! count {
+        ($($variant:ident $field:ident $kind:ident $presence:ident,)*) => {
+            [$(stringify!($variant),)*].len()
+        };
+    }
+    for_each_feature!(count)
+};
 
 impl Feature {
-    /// Every feature, in table order.
-    pub const ALL: [Feature; FEATURE_COUNT] = [
-        Feature::Danceability,
-        Feature::Energy,
-        Feature::Key,
-        Feature::Loudness,
-        Feature::Mode,
-        Feature::Speechiness,
-        Feature::Acousticness,
-        Feature::Instrumentalness,
-        Feature::Liveness,
-        Feature::Valence,
-        Feature::Tempo,
-        Feature::DurationMs,
-        Feature::TimeSignature,
-    ];
-
-    /// The column name used by the datasets and the Spotify Web API.
-    pub fn column(self) -> &'static str {
-        match self {
-            Feature::Danceability => "danceability",
-            Feature::Energy => "energy",
-            Feature::Key => "key",
-            Feature::Loudness => "loudness",
-            Feature::Mode => "mode",
-            Feature::Speechiness => "speechiness",
-            Feature::Acousticness => "acousticness",
-            Feature::Instrumentalness => "instrumentalness",
-            Feature::Liveness => "liveness",
-            Feature::Valence => "valence",
-            Feature::Tempo => "tempo",
-            Feature::DurationMs => "duration_ms",
-            Feature::TimeSignature => "time_signature",
-        }
-    }
-
     /// The unit a value of this feature is expressed in.
     pub fn unit(self) -> &'static str {
-        match self {
-            Feature::Key => "pitch class (0 = C … 11 = B)",
-            Feature::Loudness => "dB",
-            Feature::Mode => "0 = minor, 1 = major",
-            Feature::Tempo => "BPM",
-            Feature::DurationMs => "ms",
-            Feature::TimeSignature => "beats per bar",
-            _ => "0..1",
+        match self.kind() {
+            FeatureKind::Pitch => "pitch class (0 = C … 11 = B)",
+            FeatureKind::Decibels => "dB",
+            FeatureKind::Modality => "0 = minor, 1 = major",
+            FeatureKind::Bpm => "BPM",
+            FeatureKind::Milliseconds => "ms",
+            FeatureKind::Beats => "beats per bar",
+            FeatureKind::Ratio => "0..1",
         }
     }
 
@@ -83,20 +126,23 @@ impl Feature {
     /// loudness as -60..0 dB; mastered tracks reach a little above 0, so a
     /// few dB of headroom are accepted.
     pub fn range(self) -> (f64, f64) {
-        match self {
-            Feature::Key => (0.0, 11.0),
-            Feature::Loudness => (-60.0, 5.0),
-            Feature::Mode => (0.0, 1.0),
-            Feature::Tempo => (0.0, 300.0),
-            Feature::DurationMs => (1.0, 6.0 * 3_600_000.0),
-            Feature::TimeSignature => (1.0, 7.0),
-            _ => (0.0, 1.0),
+        match self.kind() {
+            FeatureKind::Pitch => (0.0, 11.0),
+            FeatureKind::Decibels => (-60.0, 5.0),
+            FeatureKind::Modality => (0.0, 1.0),
+            FeatureKind::Bpm => (0.0, 300.0),
+            FeatureKind::Milliseconds => (1.0, 6.0 * 3_600_000.0),
+            FeatureKind::Beats => (1.0, 7.0),
+            FeatureKind::Ratio => (0.0, 1.0),
         }
     }
 
-    /// Whether every track must carry this feature.
-    pub fn required(self) -> bool {
-        !matches!(self, Feature::Key | Feature::Tempo | Feature::TimeSignature)
+    /// Whether valid values are whole numbers (key, mode, time signature).
+    pub fn integral(self) -> bool {
+        matches!(
+            self.kind(),
+            FeatureKind::Pitch | FeatureKind::Modality | FeatureKind::Beats
+        )
     }
 }
 
@@ -166,11 +212,11 @@ impl AudioFeatures {
                 None => {}
                 Some(x) => {
                     let (min, max) = feature.range();
-                    let integral = matches!(
-                        feature,
-                        Feature::Key | Feature::Mode | Feature::TimeSignature
-                    );
-                    if !x.is_finite() || x < min || x > max || (integral && x.fract() != 0.0) {
+                    if !x.is_finite()
+                        || x < min
+                        || x > max
+                        || (feature.integral() && x.fract() != 0.0)
+                    {
                         return Err(DomainError::OutOfRange {
                             feature,
                             value: x,

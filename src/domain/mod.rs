@@ -10,11 +10,13 @@ pub mod filter;
 pub mod genre;
 pub mod listener;
 pub mod recommend;
+mod release_date;
 pub mod track;
+mod track_id;
 
 pub use cooccurrence::CoOccurrence;
 pub use error::{DomainError, Result};
-pub use feature::{AudioFeatures, Feature, FeatureValues, RawFeatures};
+pub use feature::{AudioFeatures, Feature, FeatureKind, FeatureValues, RawFeatures};
 pub use feature_space::{Explanation, FeatureComparison, FeatureSpace};
 pub use filter::TrackFilter;
 pub use genre::{GenreLevel, GenreProfile, Summary, TrendQuery, YearTrend};

@@ -1,133 +1,10 @@
 //! A track and its metadata, identified by its Spotify id.
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
-use super::{AudioFeatures, DomainError, Result};
-
-/// A Spotify track id: exactly 22 base-62 characters. A value of this type
-/// is always valid ("parse, don't validate"), and it is `Copy`, so the
-/// catalog and the index can use it as a key without allocating.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct TrackId([u8; 22]);
-
-impl TrackId {
-    /// Parses a track id, accepting surrounding white space.
-    ///
-    /// # Errors
-    /// [`DomainError::InvalidTrackId`] unless the text is 22 base-62
-    /// characters (an empty text is [`DomainError::Missing`]).
-    pub fn parse(text: &str) -> Result<Self> {
-        let text = text.trim();
-        if text.is_empty() {
-            return Err(DomainError::Missing("track id"));
-        }
-        let bytes: [u8; 22] = text
-            .as_bytes()
-            .try_into()
-            .map_err(|_| DomainError::InvalidTrackId(text.to_string()))?;
-        if !bytes.iter().all(u8::is_ascii_alphanumeric) {
-            return Err(DomainError::InvalidTrackId(text.to_string()));
-        }
-        Ok(TrackId(bytes))
-    }
-
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        // Only ASCII alphanumerics get past `parse`.
-        std::str::from_utf8(&self.0).expect("track ids are ASCII")
-    }
-}
-
-impl FromStr for TrackId {
-    type Err = DomainError;
-    fn from_str(s: &str) -> Result<Self> {
-        TrackId::parse(s)
-    }
-}
-
-impl TryFrom<String> for TrackId {
-    type Error = DomainError;
-    fn try_from(s: String) -> Result<Self> {
-        TrackId::parse(&s)
-    }
-}
-
-impl From<TrackId> for String {
-    fn from(id: TrackId) -> String {
-        id.as_str().to_string()
-    }
-}
-
-impl fmt::Display for TrackId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl fmt::Debug for TrackId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TrackId({})", self.as_str())
-    }
-}
-
-/// An album release date at the precision Spotify knows it: a year, a
-/// month or a day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct ReleaseDate {
-    pub year: u16,
-    pub month: Option<u8>,
-    pub day: Option<u8>,
-}
-
-impl ReleaseDate {
-    /// Parses `YYYY`, `YYYY-MM` or `YYYY-MM-DD`.
-    ///
-    /// # Errors
-    /// [`DomainError::InvalidDate`] for anything else, or an impossible
-    /// month or day.
-    pub fn parse(text: &str) -> Result<Self> {
-        let text = text.trim();
-        let bad = || DomainError::InvalidDate(text.to_string());
-        let mut parts = text.split('-');
-        let year: u16 = parts
-            .next()
-            .filter(|y| y.len() == 4)
-            .and_then(|y| y.parse().ok())
-            .ok_or_else(bad)?;
-        let mut next = |max: u8| -> Result<Option<u8>> {
-            match parts.next() {
-                None => Ok(None),
-                Some(p) => match p.parse::<u8>() {
-                    Ok(v) if (1..=max).contains(&v) && p.len() == 2 => Ok(Some(v)),
-                    _ => Err(bad()),
-                },
-            }
-        };
-        let month = next(12)?;
-        let day = next(31)?;
-        if parts.next().is_some() {
-            return Err(bad());
-        }
-        Ok(ReleaseDate { year, month, day })
-    }
-}
-
-impl fmt::Display for ReleaseDate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}", self.year)?;
-        if let Some(m) = self.month {
-            write!(f, "-{m:02}")?;
-            if let Some(d) = self.day {
-                write!(f, "-{d:02}")?;
-            }
-        }
-        Ok(())
-    }
-}
+pub use super::release_date::ReleaseDate;
+pub use super::track_id::TrackId;
+use super::AudioFeatures;
 
 /// The album a track appears on.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -395,35 +272,6 @@ fn union_sorted(into: &mut Vec<String>, from: Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
-
-    #[test]
-    fn track_ids_are_22_base62_characters() {
-        let id = TrackId::parse(" 6f807x0ima9a1j3VPbc7VN ").unwrap();
-        assert_eq!(id.as_str(), "6f807x0ima9a1j3VPbc7VN");
-        assert!(matches!(
-            TrackId::parse("short"),
-            Err(DomainError::InvalidTrackId(_))
-        ));
-        assert!(matches!(
-            TrackId::parse("6f807x0ima9a1j3VPbc7V!"),
-            Err(DomainError::InvalidTrackId(_))
-        ));
-        assert_eq!(TrackId::parse(""), Err(DomainError::Missing("track id")));
-    }
-
-    #[test]
-    fn release_dates_keep_their_precision() {
-        assert_eq!(ReleaseDate::parse("2019").unwrap().to_string(), "2019");
-        assert_eq!(ReleaseDate::parse("2019-06").unwrap().month, Some(6));
-        assert_eq!(
-            ReleaseDate::parse("2019-06-14").unwrap().to_string(),
-            "2019-06-14"
-        );
-        for bad in ["19", "2019-13", "2019-06-14-1", "abcd", "2019-6"] {
-            assert!(ReleaseDate::parse(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn a_partial_copy_leaves_out_only_what_was_not_asked_for() {
@@ -449,22 +297,6 @@ mod tests {
         assert_eq!(lean.album, Album::default());
         assert!(lean.playlists.is_empty());
         assert_eq!(lean.features, t.features);
-    }
-
-    proptest! {
-        #[test]
-        fn track_id_text_round_trips(s in "[0-9a-zA-Z]{22}") {
-            let id = TrackId::parse(&s).unwrap();
-            prop_assert_eq!(id.to_string(), s.clone());
-            let json = serde_json::to_string(&id).unwrap();
-            prop_assert_eq!(serde_json::from_str::<TrackId>(&json).unwrap(), id);
-        }
-
-        #[test]
-        fn release_date_text_round_trips(y in 1000u16..3000, m in 1u8..=12, d in 1u8..=28) {
-            let text = format!("{y:04}-{m:02}-{d:02}");
-            prop_assert_eq!(ReleaseDate::parse(&text).unwrap().to_string(), text);
-        }
     }
 }
 

@@ -18,7 +18,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-use crate::kafka::IngestStatus;
+use crate::ingest::IngestStatus;
 use crate::service::TrackService;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -194,7 +194,8 @@ fn gauge(e: &mut DescriptorEncoder, name: &str, help: &str, value: i64) -> std::
 
 impl Collector for StateCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let (tracks, tombstones) = self.service.read_now(|c| (c.len(), c.index().dead_count()));
+        let info = self.service.catalog_info();
+        let (tracks, tombstones) = (info.tracks, info.tombstones);
         let e = &mut encoder;
         gauge(e, "index_tracks", "Tracks in the index", tracks as i64)?;
         gauge(

@@ -1,6 +1,7 @@
 //! HTTP: the GraphQL endpoint, GraphiQL and the health probes, mounted on
-//! actix-web. A thin shell: it moves requests into the schema and answers
-//! out of it.
+//! actix-web. A thin shell: it moves requests into the GraphQL schema
+//! ([`crate::api`], the one adapter it builds on: HTTP is GraphQL's
+//! transport) and answers out of it; probes and metrics read the service.
 
 mod document_cache;
 mod graphql_http;
@@ -9,7 +10,7 @@ mod middleware;
 mod persisted;
 mod rate_limit;
 mod routes;
-mod settings;
+mod server;
 
 pub use document_cache::DocumentCache;
 pub use metrics::Metrics;
@@ -17,4 +18,4 @@ pub use middleware::{observe, REQUEST_ID};
 pub use persisted::PersistedQueries;
 pub use rate_limit::ClientLimiter;
 pub use routes::{configure, Endpoint, GraphiQl};
-pub use settings::{HttpSettings, RateLimit};
+pub use server::server;

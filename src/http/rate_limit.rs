@@ -10,7 +10,7 @@ use std::time::Duration;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use super::RateLimit;
+use crate::config::RateLimit;
 
 /// How often (in checks) buckets of clients gone quiet are dropped, so the
 /// table does not grow with every address ever seen.

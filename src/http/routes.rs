@@ -17,10 +17,11 @@ use super::document_cache::DocumentCache;
 use super::graphql_http::{self, negotiate, MediaType, Params, Refusal};
 use super::persisted::PersistedQueries;
 use super::{ClientLimiter, Metrics};
-use crate::api::auth::{Caller, Keyring, Transport};
+use crate::api::auth::Transport;
 use crate::api::error::Code;
 use crate::api::{self, DocumentRules, TimbreSchema};
-use crate::kafka::IngestStatus;
+use crate::auth::{Caller, Keyring};
+use crate::ingest::IngestStatus;
 use crate::service::TrackService;
 
 /// Whether GraphiQL is served to browsers.
@@ -142,9 +143,9 @@ fn caller(request: &HttpRequest, keyring: &Keyring) -> Result<Caller, Refusal> {
 /// # Errors
 /// 429 with the time to wait.
 fn rate_limit(request: &HttpRequest, caller: &Caller, endpoint: &Endpoint) -> Result<(), Duration> {
-    let client = match caller {
-        Caller::Key { name, .. } => format!("key:{name}"),
-        _ => format!(
+    let client = match caller.key_name() {
+        Some(name) => format!("key:{name}"),
+        None => format!(
             "ip:{}",
             request
                 .peer_addr()
@@ -280,9 +281,8 @@ async fn execute(
                 }
             }
             let mut graphql = graphql.data(caller).data(transport);
-            if endpoint.service.store().serves_metadata() {
-                // Only MongoDB's metadata goes through the DataLoader (api/loader.rs).
-                graphql = graphql.data(api::loader(Arc::clone(&endpoint.service)));
+            if let Some(loader) = api::loader(&endpoint.service) {
+                graphql = graphql.data(loader);
             }
             let mut response = endpoint.schema.execute(graphql).await;
             api::error::code_errors(&mut response);
@@ -330,7 +330,9 @@ async fn subscriptions(
     endpoint: web::Data<Endpoint>,
 ) -> actix_web::Result<HttpResponse> {
     let mut data = async_graphql::Data::default();
-    data.insert(api::loader(Arc::clone(&endpoint.service)));
+    if let Some(loader) = api::loader(&endpoint.service) {
+        data.insert(loader);
+    }
     data.insert(Transport::WebSocket);
     let keyring = endpoint.keyring.clone();
     GraphQLSubscription::new(endpoint.socket_schema.clone())
@@ -394,8 +396,8 @@ async fn readyz(
     ingest: web::Data<Arc<IngestStatus>>,
 ) -> HttpResponse {
     let health = service.check_store(Duration::from_secs(2)).await;
-    let tracks = service.read_now(|c| c.len());
-    let kind = service.store().name();
+    let tracks = service.len();
+    let kind = service.store_name();
     let store = match health.down_since {
         None => json!({ "kind": kind, "status": "up" }),
         Some(since) => json!({

@@ -1,12 +1,18 @@
-//! Import: reading tracks from files and URLs into domain types. One path
-//! for every format: parse into [`Track`]s here (rejecting bad records with
-//! their location and reason), then hand them to the service, which writes
-//! the store and then the catalog and index.
+//! Ingest: everything about tracks arriving that more than one adapter
+//! shares. Reading files and URLs into domain types (one path for every
+//! format: parse into [`Track`]s here, rejecting bad records with their
+//! location and reason, then hand them to the service, which writes the
+//! store and then the catalog and index); the wire record of a track
+//! ([`record`]) that Kafka messages and GraphQL mutations both carry; and
+//! the streaming ingest's [`status`], which the Kafka consumer writes and
+//! GraphQL, `/readyz` and `/metrics` read.
 
 mod csv;
+pub mod record;
 pub mod report;
 pub mod source;
 mod spotify_json;
+pub mod status;
 
 use std::io::{BufRead, BufReader, Read};
 
@@ -14,8 +20,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::domain::Track;
 
+pub use record::{AlbumRecord, FeatureRecord, PlaylistRecord, TrackRecord};
 pub use report::{ImportReport, Rejection};
 pub use source::Source;
+pub use status::IngestStatus;
 
 /// A source that could not be read at all (as opposed to a bad row, which
 /// is rejected and reported while the rest is imported).

@@ -15,8 +15,9 @@ use rdkafka::statistics::Statistics;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientContext, TopicPartitionList};
 
-use super::status::{IngestStatus, PartitionEnds};
-use super::{KafkaError, KafkaSettings};
+use super::KafkaError;
+use crate::config::KafkaSettings;
+use crate::ingest::status::{IngestStatus, PartitionEnds};
 
 /// The settings every client shares: brokers and client id, then `tuning`
 /// (the client's own defaults), then the operator's extra properties, which
@@ -124,11 +125,12 @@ async fn missing_topics(
     Ok(names.into_iter().filter(|n| !listed(n)).collect())
 }
 
-/// The consumer's context: forwards the client's statistics (partition
+/// The consumers' context: forwards the client's statistics (partition
 /// ends, broker states) and errors to the shared [`IngestStatus`].
 pub(super) struct IngestContext {
     pub status: Arc<IngestStatus>,
-    pub topic: String,
+    /// The topic whose partitions' ends (the lag) this client reports.
+    pub lag_of: Option<String>,
 }
 
 impl ClientContext for IngestContext {
@@ -140,7 +142,8 @@ impl ClientContext for IngestContext {
         if up {
             self.status.broker_up();
         }
-        if let Some(topic) = statistics.topics.get(&self.topic) {
+        let topic = self.lag_of.as_ref().and_then(|t| statistics.topics.get(t));
+        if let Some(topic) = topic {
             let ends: BTreeMap<i32, PartitionEnds> = topic
                 .partitions
                 .values()

@@ -1,30 +1,23 @@
-//! The consumer task: reads the tracks topic in batches and applies them
-//! through the [`TrackService`], so a track is stored before it is
-//! searchable and searchable before its offset is committed.
+//! The one consumer loop behind both topics: gather a batch, hand it to the
+//! topic's [`BatchHandler`], and store the batch's offsets for commit only
+//! once the handler has applied it.
 //!
 //! # Delivery
 //! At-least-once. The client commits automatically, but only offsets this
-//! task has *stored*, and it stores a batch's offsets only after the store
-//! write and the index insert both succeeded (or the message went to the
-//! dead-letter topic). A crash or a rebalance in between replays the batch,
-//! which changes nothing: an upsert replaces the track under its id with
-//! the same value, a delete of an absent track is a no-op.
+//! loop has *stored*, and it stores a batch's offsets only after the
+//! handler succeeded (its writes done, poison messages dead-lettered). A
+//! crash or a rebalance in between replays the batch, which the handlers
+//! make harmless: an upsert replaces a track under its id with the same
+//! value, a delete of an absent track is a no-op, folding a listener's
+//! event twice changes nothing.
 //!
-//! # Failures
-//! - A poison message (not JSON, off-schema, out-of-range features, key and
-//!   id differing) goes to the dead-letter topic; the batch goes on.
-//! - The store being unavailable is retried with exponential backoff (up to
-//!   [`MAX_BACKOFF`]) for as long as it lasts; nothing is committed
-//!   meanwhile.
-//! - Any other write error is retried a few times, then the batch is
-//!   applied track by track and a track the store keeps refusing becomes a
-//!   dead letter, so one bad record cannot stop its partition for ever.
-//! - A broker outage is librdkafka's to ride out (it reconnects by itself);
-//!   the client context reports it on `/readyz` meanwhile.
+//! A broker outage is librdkafka's to ride out (it reconnects by itself);
+//! the client context reports it on `/readyz` meanwhile.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{Message, OwnedMessage};
@@ -32,31 +25,45 @@ use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
 use super::client::{client_config, IngestContext};
-use super::dead_letter::{DeadLetters, Reason};
-use super::message::{decode, Change};
-use super::status::{AppliedBatch, IngestStatus};
-use super::{KafkaError, KafkaSettings};
-use crate::domain::{Track, TrackId};
-use crate::error::Error;
-use crate::service::TrackService;
-use crate::store::StoreError;
-
-/// Longest wait between two attempts of a failing write.
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
+use super::KafkaError;
+use crate::config::KafkaSettings;
+use crate::ingest::IngestStatus;
 
 /// Longest wait for the final commit and the client's close at shutdown.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Attempts of a batch write failing with an error other than
-/// unavailability before its tracks are written one by one.
-const ATTEMPTS: u32 = 3;
+/// What a topic does with its messages.
+pub(super) trait BatchHandler: Send + 'static {
+    /// Applies `batch`, whose offsets end (per partition) before
+    /// `next_offsets`. Returns `false` when shutdown interrupted it; then
+    /// nothing of the batch is committed and it is replayed after the
+    /// restart.
+    fn apply(
+        &mut self,
+        batch: &[OwnedMessage],
+        next_offsets: &BTreeMap<i32, i64>,
+        shutdown: &CancellationToken,
+    ) -> impl Future<Output = bool> + Send;
+}
 
-/// Consumes the tracks topic into the service.
-pub struct TrackConsumer {
+/// Which topic a consumer reads, and as whom.
+pub(super) struct Subscription<'a> {
+    /// What the topic holds, for the log.
+    pub what: &'static str,
+    pub topic: &'a str,
+    pub group: &'a str,
+    /// The client id brokers' logs and metrics know the consumer by.
+    pub client_id: &'a str,
+    /// Whether the consumer reports its partitions' ends (the lag that
+    /// `ingestStatus` shows) from the client's statistics.
+    pub reports_lag: bool,
+}
+
+/// A consumer of one topic, applying batches through its handler.
+pub(super) struct BatchConsumer<H> {
     consumer: StreamConsumer<IngestContext>,
-    dead_letters: DeadLetters,
-    service: Arc<TrackService>,
-    status: Arc<IngestStatus>,
+    handler: H,
+    what: &'static str,
     topic: String,
     batch_max: usize,
     batch_wait: Duration,
@@ -64,7 +71,7 @@ pub struct TrackConsumer {
     applied: BTreeMap<i32, i64>,
 }
 
-impl TrackConsumer {
+impl<H: BatchHandler> BatchConsumer<H> {
     /// Creates the consumer and subscribes to the topic. Connecting happens
     /// in the background: an unreachable broker is not an error here.
     ///
@@ -72,15 +79,24 @@ impl TrackConsumer {
     /// Invalid client settings.
     pub fn new(
         settings: &KafkaSettings,
-        service: Arc<TrackService>,
+        subscription: Subscription<'_>,
         status: Arc<IngestStatus>,
+        handler: H,
     ) -> Result<Self, KafkaError> {
         let context = IngestContext {
-            status: Arc::clone(&status),
-            topic: settings.topic.clone(),
+            status,
+            lag_of: subscription
+                .reports_lag
+                .then(|| subscription.topic.to_string()),
+        };
+        let statistics = if subscription.reports_lag {
+            "1000"
+        } else {
+            "0"
         };
         let tuning = [
-            ("group.id", settings.group_id.as_str()),
+            ("client.id", subscription.client_id),
+            ("group.id", subscription.group),
             // A new group (a new replica) reads the topic from its start.
             ("auto.offset.reset", "earliest"),
             // Commit in the background, but only what `store_offsets` says
@@ -88,7 +104,7 @@ impl TrackConsumer {
             ("enable.auto.commit", "true"),
             ("enable.auto.offset.store", "false"),
             ("auto.commit.interval.ms", "1000"),
-            ("statistics.interval.ms", "1000"),
+            ("statistics.interval.ms", statistics),
             // A broker may hold a fetch this long when the partition has
             // nothing new; Kafka answers as soon as data arrives, but not
             // every Kafka-API broker does, and freshness is the point here.
@@ -96,13 +112,12 @@ impl TrackConsumer {
         ];
         let consumer: StreamConsumer<IngestContext> =
             client_config(settings, &tuning)?.create_with_context(context)?;
-        consumer.subscribe(&[&settings.topic])?;
-        Ok(TrackConsumer {
+        consumer.subscribe(&[subscription.topic])?;
+        Ok(BatchConsumer {
             consumer,
-            dead_letters: DeadLetters::new(settings)?,
-            service,
-            status,
-            topic: settings.topic.clone(),
+            handler,
+            what: subscription.what,
+            topic: subscription.topic.to_string(),
             batch_max: settings.batch_max,
             batch_wait: Duration::from_millis(settings.batch_wait_ms),
             applied: BTreeMap::new(),
@@ -114,16 +129,22 @@ impl TrackConsumer {
     /// unless it is waiting on an unavailable store (then it is replayed
     /// after the restart).
     pub async fn run(mut self, shutdown: CancellationToken) {
-        tracing::info!(topic = self.topic.as_str(), "consuming tracks from Kafka");
+        tracing::info!(
+            topic = self.topic.as_str(),
+            "consuming {} from Kafka",
+            self.what
+        );
         loop {
             let batch = tokio::select! {
                 biased;
                 () = shutdown.cancelled() => break,
-                batch = self.next_batch() => batch,
+                batch = next_batch(&self.consumer, self.batch_max, self.batch_wait) => batch,
             };
-            if !self.apply(batch, &shutdown).await {
+            let next_offsets = next_offsets(&batch);
+            if !self.handler.apply(&batch, &next_offsets, &shutdown).await {
                 break;
             }
+            self.store_offsets(&next_offsets);
         }
         self.close().await;
     }
@@ -145,146 +166,6 @@ impl TrackConsumer {
         if spawned.is_ok() && tokio::time::timeout(CLOSE_TIMEOUT, closed).await.is_err() {
             tracing::warn!("closing the Kafka consumer takes too long; leaving it behind");
         }
-    }
-
-    async fn next_batch(&self) -> Vec<OwnedMessage> {
-        next_batch(&self.consumer, self.batch_max, self.batch_wait).await
-    }
-
-    /// Applies a batch and stores its offsets for commit. Returns `false`
-    /// when shutdown interrupted it (then nothing of it is committed).
-    async fn apply(&mut self, batch: Vec<OwnedMessage>, shutdown: &CancellationToken) -> bool {
-        // The last change per track wins: a partition keeps a key's
-        // messages in order, and only the final state must be applied.
-        let mut changes: HashMap<TrackId, Change> = HashMap::with_capacity(batch.len());
-        for message in &batch {
-            match decode(message.key(), message.payload()) {
-                Ok(change) => {
-                    changes.insert(change.id(), change);
-                }
-                Err(poison) => {
-                    let reason = Reason {
-                        kind: poison.kind(),
-                        message: &poison.to_string(),
-                    };
-                    if !self.dead_letter(message, &reason, shutdown).await {
-                        return false;
-                    }
-                }
-            }
-        }
-        let mut upserts = Vec::new();
-        let mut deletes = Vec::new();
-        for change in changes.into_values() {
-            match change {
-                Change::Upsert(track) => upserts.push(*track),
-                Change::Delete(id) => deletes.push(id),
-            }
-        }
-        let (upserted, deleted) = (upserts.len() as u64, deletes.len() as u64);
-        if !upserts.is_empty() && !self.write_upserts(upserts, &batch, shutdown).await {
-            return false;
-        }
-        if !deletes.is_empty() && !self.write_deletes(deletes, shutdown).await {
-            return false;
-        }
-        let searchable = SystemTime::now();
-        let mut next_offsets = BTreeMap::new();
-        let mut freshness = Vec::with_capacity(batch.len());
-        for message in &batch {
-            let next = next_offsets.entry(message.partition()).or_insert(0);
-            *next = (message.offset() + 1).max(*next);
-            if let Some(millis) = message.timestamp().to_millis() {
-                let sent = UNIX_EPOCH + Duration::from_millis(millis.max(0) as u64);
-                freshness.push(searchable.duration_since(sent).unwrap_or_default());
-            }
-        }
-        self.store_offsets(&next_offsets);
-        self.status.record_batch(AppliedBatch {
-            messages: batch.len() as u64,
-            upserts: upserted,
-            deletes: deleted,
-            next_offsets,
-            freshness,
-        });
-        true
-    }
-
-    /// Writes upserts, retrying as the module documents. Returns `false` on
-    /// shutdown.
-    async fn write_upserts(
-        &self,
-        tracks: Vec<Track>,
-        batch: &[OwnedMessage],
-        shutdown: &CancellationToken,
-    ) -> bool {
-        let service = &self.service;
-        match retry(shutdown, "writing tracks", || {
-            service.upsert(tracks.clone())
-        })
-        .await
-        {
-            Outcome::Done => true,
-            Outcome::Shutdown => false,
-            Outcome::Refused(_) => {
-                // One record spoils the batch: find it by writing one by one.
-                for track in tracks {
-                    let id = track.id;
-                    let one = || service.upsert(vec![track.clone()]);
-                    match retry(shutdown, "writing a track", one).await {
-                        Outcome::Done => {}
-                        Outcome::Shutdown => return false,
-                        Outcome::Refused(e) => {
-                            let Some(message) = batch
-                                .iter()
-                                .rev()
-                                .find(|m| m.key().is_some_and(|k| k == id.as_str().as_bytes()))
-                            else {
-                                continue;
-                            };
-                            let reason = Reason {
-                                kind: "store refused",
-                                message: &format!("the store refused the track: {e}"),
-                            };
-                            if !self.dead_letter(message, &reason, shutdown).await {
-                                return false;
-                            }
-                        }
-                    }
-                }
-                true
-            }
-        }
-    }
-
-    /// Writes deletes, retrying as the module documents. Returns `false` on
-    /// shutdown.
-    async fn write_deletes(&self, ids: Vec<TrackId>, shutdown: &CancellationToken) -> bool {
-        let service = &self.service;
-        loop {
-            match retry(shutdown, "deleting tracks", || service.delete(ids.clone())).await {
-                Outcome::Done => return true,
-                Outcome::Shutdown => return false,
-                // A delete carries nothing that a store could refuse; keep
-                // trying rather than lose it.
-                Outcome::Refused(_) => {}
-            }
-        }
-    }
-
-    /// Sends a message to the dead-letter topic, retrying until the broker
-    /// takes it. Returns `false` on shutdown.
-    async fn dead_letter(
-        &self,
-        message: &OwnedMessage,
-        reason: &Reason<'_>,
-        shutdown: &CancellationToken,
-    ) -> bool {
-        let taken = self.dead_letters.deliver(message, reason, shutdown).await;
-        if taken {
-            self.status.record_dead_letter(reason.kind);
-        }
-        taken
     }
 
     /// Marks offsets as applied, for the client's next automatic commit.
@@ -317,15 +198,29 @@ impl TrackConsumer {
             return;
         }
         match self.consumer.commit(&tpl, CommitMode::Sync) {
-            Ok(()) => tracing::info!(partitions = tpl.count(), "committed applied offsets"),
+            Ok(()) => tracing::info!(
+                topic = self.topic.as_str(),
+                partitions = tpl.count(),
+                "committed applied offsets"
+            ),
             Err(e) => tracing::warn!(error = %e, "committing offsets at shutdown failed"),
         }
     }
 }
 
+/// Per partition, the offset after the batch's last message.
+fn next_offsets(batch: &[OwnedMessage]) -> BTreeMap<i32, i64> {
+    let mut next_offsets = BTreeMap::new();
+    for message in batch {
+        let next = next_offsets.entry(message.partition()).or_insert(0);
+        *next = (message.offset() + 1).max(*next);
+    }
+    next_offsets
+}
+
 /// Waits for a first message, then gathers more for up to `wait` or until
 /// the batch holds `max`.
-pub(super) async fn next_batch<C: rdkafka::consumer::ConsumerContext + 'static>(
+async fn next_batch<C: rdkafka::consumer::ConsumerContext + 'static>(
     consumer: &StreamConsumer<C>,
     max: usize,
     wait: Duration,
@@ -352,67 +247,4 @@ pub(super) async fn next_batch<C: rdkafka::consumer::ConsumerContext + 'static>(
         }
     }
     batch
-}
-
-/// How a retried write ended.
-pub(super) enum Outcome {
-    Done,
-    Shutdown,
-    /// A non-transient error persisted through [`ATTEMPTS`] attempts.
-    Refused(Error),
-}
-
-/// Runs `write` until it succeeds: for ever (with backoff) while the store
-/// is unavailable, [`ATTEMPTS`] times for other errors.
-pub(super) async fn retry<T, F, Fut>(
-    shutdown: &CancellationToken,
-    what: &str,
-    mut write: F,
-) -> Outcome
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = crate::error::Result<T>>,
-{
-    let mut backoff = Backoff::default();
-    let mut failures = 0;
-    loop {
-        match write().await {
-            Ok(_) => return Outcome::Done,
-            Err(e) => {
-                let transient = matches!(e, Error::Store(StoreError::Unavailable(_)));
-                if !transient {
-                    failures += 1;
-                    if failures >= ATTEMPTS {
-                        return Outcome::Refused(e);
-                    }
-                }
-                tracing::warn!(error = %e, "{what} failed; retrying");
-                if !backoff.wait(shutdown).await {
-                    return Outcome::Shutdown;
-                }
-            }
-        }
-    }
-}
-
-/// Exponential backoff from 100 ms to [`MAX_BACKOFF`].
-pub(super) struct Backoff(Duration);
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff(Duration::from_millis(100))
-    }
-}
-
-impl Backoff {
-    /// Sleeps for the current delay and doubles it; returns `false` when
-    /// shutdown came first.
-    pub(super) async fn wait(&mut self, shutdown: &CancellationToken) -> bool {
-        let delay = self.0;
-        self.0 = (self.0 * 2).min(MAX_BACKOFF);
-        tokio::select! {
-            () = shutdown.cancelled() => false,
-            () = tokio::time::sleep(delay) => true,
-        }
-    }
 }

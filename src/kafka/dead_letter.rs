@@ -17,7 +17,9 @@ use rdkafka::message::{Header, Message, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
 use super::client::client_config;
-use super::{KafkaError, KafkaSettings};
+use super::retry::Backoff;
+use super::KafkaError;
+use crate::config::KafkaSettings;
 
 /// Sends poison messages to the dead-letter topic.
 pub(super) struct DeadLetters {
@@ -32,14 +34,6 @@ pub(super) struct Reason<'a> {
 }
 
 impl DeadLetters {
-    /// A producer for `settings.dead_letter_topic`.
-    ///
-    /// # Errors
-    /// The client cannot be created from the settings.
-    pub fn new(settings: &KafkaSettings) -> Result<Self, KafkaError> {
-        Self::to(settings, &settings.dead_letter_topic)
-    }
-
     /// A producer for the dead-letter topic `topic`.
     ///
     /// # Errors
@@ -112,7 +106,7 @@ impl DeadLetters {
             reason = reason.message,
             "poison message sent to the dead-letter topic"
         );
-        let mut backoff = super::consumer::Backoff::default();
+        let mut backoff = Backoff::default();
         loop {
             match self.send(message, reason).await {
                 Ok(()) => return true,

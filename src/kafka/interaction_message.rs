@@ -114,9 +114,7 @@ pub fn json_schema() -> Schema {
 
 /// The schema as checked in: pretty JSON with a final newline.
 pub fn json_schema_text() -> String {
-    let mut text = serde_json::to_string_pretty(&json_schema()).expect("a schema serialises");
-    text.push('\n');
-    text
+    super::message::schema_text(&json_schema())
 }
 
 #[cfg(test)]

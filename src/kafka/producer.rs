@@ -12,7 +12,8 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 
 use super::client::client_config;
 use super::message::encode_upsert;
-use super::{KafkaError, KafkaSettings};
+use super::KafkaError;
+use crate::config::KafkaSettings;
 use crate::domain::Track;
 
 /// Messages in flight at once: enough to keep librdkafka's batches full.

@@ -15,7 +15,7 @@ use crate::domain::{
 };
 
 pub use embedded::EmbeddedStore;
-pub use mongo::{redact, MongoStore};
+pub use mongo::MongoStore;
 
 /// Result alias of the store layer.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -19,6 +19,7 @@ use mongodb::options::ClientOptions;
 use mongodb::{Client, Collection, Database, IndexModel};
 
 use super::{Result, StoreError, TrackStore, UpsertStats};
+use crate::config::redact;
 use crate::domain::{
     GenreLevel, GenreProfile, ListenerProfile, Track, TrackFields, TrackId, TrackSignal,
     TrendQuery, UserId, YearTrend,
@@ -107,25 +108,6 @@ impl MongoStore {
     /// The tracks collection.
     pub fn collection(&self) -> &Collection<Document> {
         &self.tracks
-    }
-}
-
-/// The URI with any password replaced by `***`, for messages and logs.
-pub fn redact(uri: &str) -> String {
-    match (uri.find("://"), uri.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &uri[scheme + 3..at];
-            match credentials.find(':') {
-                Some(colon) => format!(
-                    "{}{}:***{}",
-                    &uri[..scheme + 3],
-                    &credentials[..colon],
-                    &uri[at..]
-                ),
-                None => uri.to_string(),
-            }
-        }
-        _ => uri.to_string(),
     }
 }
 
@@ -349,20 +331,5 @@ impl TrackStore for MongoStore {
 
     async fn genre_trends(&self, query: &TrendQuery) -> Result<Option<Vec<YearTrend>>> {
         self.aggregate_trends(query).await.map(Some)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passwords_never_reach_messages() {
-        assert_eq!(
-            redact("mongodb://app:s3cret@db:27017/x"),
-            "mongodb://app:***@db:27017/x"
-        );
-        assert_eq!(redact("mongodb://db:27017"), "mongodb://db:27017");
-        assert_eq!(redact("mongodb+srv://u@h"), "mongodb+srv://u@h");
     }
 }

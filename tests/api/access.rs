@@ -1,15 +1,12 @@
 //! Who may do what, and how much: API keys on mutations, per-client rate
 //! limits, body, alias and introspection limits, CORS.
 
-use std::sync::Arc;
-
 use serde_json::{json, Value};
-use timbre::api::auth::{ApiKey, AuthSettings, Role};
+use timbre::config::{ApiKey, AuthSettings, Role};
 use timbre::config::{Config, Secret};
-use timbre::http::{HttpSettings, RateLimit};
-use timbre::kafka::IngestStatus;
+use timbre::config::{HttpSettings, RateLimit};
 
-use crate::helpers::{data_dir, serve_configured, synthetic_csv, TestApp};
+use crate::helpers::{data_dir, spawn_app, synthetic_csv, TestApp};
 
 const WRITER: &str = "writer-key-0123456789";
 const ADMIN: &str = "admin-key-0123456789";
@@ -34,16 +31,11 @@ fn keys() -> AuthSettings {
 async fn app(config: Config) -> (TestApp, tempfile::TempDir) {
     let dir = data_dir();
     let csv = synthetic_csv(dir.path(), 30);
-    let (service, _) = timbre::startup::open_service(&Config {
+    let config = Config {
         data_dir: dir.path().join("data"),
-        ..Config::default()
-    })
-    .await
-    .unwrap();
-    timbre::startup::import(&service, timbre::ingest::Source::Path(csv), None)
-        .await
-        .unwrap();
-    let app = serve_configured(service, Arc::new(IngestStatus::disabled()), config).await;
+        ..config
+    };
+    let app = spawn_app(config, &[&csv]).await;
     (app, dir)
 }
 

@@ -8,17 +8,21 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 use tempfile::TempDir;
+use timbre::application::Application;
 use timbre::config::Config;
 use timbre::ingest::Source;
-use timbre::kafka::IngestStatus;
 use timbre::service::TrackService;
-use timbre::startup::{self, Application};
+use timbre::store::TrackStore;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 /// A running server and what a test needs to talk to it.
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub service: Arc<TrackService>,
+    shutdown: CancellationToken,
+    running: JoinHandle<anyhow::Result<()>>,
 }
 
 /// A fresh data directory kept alive for the test.
@@ -26,59 +30,83 @@ pub fn data_dir() -> TempDir {
     tempfile::tempdir().expect("a temporary directory")
 }
 
-/// Starts the server on a free port over `data_dir`, importing `imports` first.
-pub async fn spawn_app_in(data_dir: &Path, imports: &[&Path]) -> TestApp {
-    let config = Config {
+/// The configuration of a test server over `data_dir`: the defaults, on a
+/// free port.
+pub fn test_config(data_dir: &Path) -> Config {
+    Config {
         data_dir: data_dir.to_path_buf(),
         listen: "127.0.0.1:0".into(),
         ..Config::default()
-    };
-    let (service, _) = startup::open_service(&config).await.expect("service opens");
-    for path in imports {
-        startup::import(&service, Source::Path(path.to_path_buf()), None)
-            .await
-            .expect("import succeeds");
     }
-    serve(service).await
 }
 
-/// Serves `service` on a free port.
-pub async fn serve(service: Arc<TrackService>) -> TestApp {
-    serve_with(service, Arc::new(IngestStatus::disabled())).await
+/// Starts timbre as `main` does ([`Application::build`], then
+/// `run_until_stopped` on a task), with `config` but on a free port,
+/// importing `imports` first. The one way black-box tests start a server.
+pub async fn spawn_app(config: Config, imports: &[&Path]) -> TestApp {
+    let config = Config {
+        listen: "127.0.0.1:0".into(),
+        ..config
+    };
+    let app = Application::build(config)
+        .await
+        .expect("the application builds");
+    start(app, imports).await
 }
 
-/// Serves `service` on a free port, reporting on `ingest`.
-pub async fn serve_with(service: Arc<TrackService>, ingest: Arc<IngestStatus>) -> TestApp {
-    serve_configured(service, ingest, Config::default()).await
-}
-
-/// Serves `service` on a free port with `config` (its `listen` is ignored).
-pub async fn serve_configured(
-    service: Arc<TrackService>,
-    ingest: Arc<IngestStatus>,
+/// [`spawn_app`] over a store the test made itself (instrumented, say).
+pub async fn spawn_app_with_store(
     config: Config,
+    store: Arc<dyn TrackStore>,
+    imports: &[&Path],
 ) -> TestApp {
     let config = Config {
         listen: "127.0.0.1:0".into(),
         ..config
     };
-    let app = Application::build(
-        &config,
-        Arc::clone(&service),
-        ingest,
-        tokio_util::sync::CancellationToken::new(),
-    )
-    .expect("server binds");
+    let app = Application::build_with_store(config, store)
+        .await
+        .expect("the application builds");
+    start(app, imports).await
+}
+
+/// Runs an application the test has built, importing `imports` first.
+pub async fn start(app: Application, imports: &[&Path]) -> TestApp {
+    for path in imports {
+        app.import(Source::Path(path.to_path_buf()), None)
+            .await
+            .expect("import succeeds");
+    }
     let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
+    let service = Arc::clone(app.service());
+    let shutdown = app.shutdown();
+    let running = tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         client: client(),
         service,
+        shutdown,
+        running,
     }
 }
 
+/// Starts the server on a free port over `data_dir`, importing `imports`
+/// first.
+pub async fn spawn_app_in(data_dir: &Path, imports: &[&Path]) -> TestApp {
+    spawn_app(test_config(data_dir), imports).await
+}
+
 impl TestApp {
+    /// Stops the server as SIGTERM would (HTTP drains, consumers commit,
+    /// the snapshot is written) and waits until it has.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.running
+            .await
+            .expect("the application task ends")
+            .expect("the application stops cleanly");
+    }
+
     /// POSTs a GraphQL request and returns the JSON body.
     pub async fn query(&self, query: &str, variables: Value) -> Value {
         post_graphql(

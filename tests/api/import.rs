@@ -60,14 +60,14 @@ async fn import_reads_an_http_url() {
 
     let url = format!("http://127.0.0.1:{port}/tracks.csv");
     let app = spawn_app_in(&dir.path().join("data"), &[]).await;
-    let report = timbre::startup::import(&app.service, Source::parse(&url), None)
+    let report = timbre::application::import(&app.service, Source::parse(&url), None)
         .await
         .unwrap();
     assert_eq!(report.tracks, 25);
     assert_eq!(app.service.read_now(|c| c.len()), 25);
 
     let missing = format!("http://127.0.0.1:{port}/absent.csv");
-    let err = timbre::startup::import(&app.service, Source::parse(&missing), None)
+    let err = timbre::application::import(&app.service, Source::parse(&missing), None)
         .await
         .unwrap_err()
         .to_string();

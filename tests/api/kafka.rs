@@ -5,22 +5,19 @@ use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Child;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use timbre::config::Config;
+use timbre::config::KafkaSettings;
 use timbre::domain::{Track, TrackFields};
 use timbre::ingest::Source;
+use timbre::kafka;
 use timbre::kafka::message::{encode_delete, encode_upsert};
-use timbre::kafka::{self, IngestStatus, KafkaSettings};
-use timbre::service::TrackService;
-use timbre::startup;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{
-    data_dir, get_json, post_graphql, serve_with, spawn_serve, synthetic_csv, terminate, TestApp,
+    data_dir, get_json, post_graphql, spawn_app, spawn_serve, synthetic_csv, terminate,
+    test_config, TestApp,
 };
 use crate::kafka_server::{
     header, read_topic, shared_brokers, unique_settings, KafkaProcess, TestProducer,
@@ -29,44 +26,25 @@ use crate::kafka_server::{
 /// A server consuming a topic in process.
 struct Streaming {
     app: TestApp,
-    shutdown: CancellationToken,
-    consumer: JoinHandle<()>,
 }
 
 impl Streaming {
+    /// The application over `data`, consuming the topics of `settings`.
     async fn start(settings: &KafkaSettings, data: &Path) -> Self {
         let config = Config {
-            data_dir: data.to_path_buf(),
-            ..Config::default()
+            kafka: settings.clone(),
+            ..test_config(data)
         };
-        let (service, _) = startup::open_service(&config).await.expect("service opens");
-        Self::on(settings, service).await
-    }
-
-    /// A consumer of `settings` in front of an open service.
-    async fn on(settings: &KafkaSettings, service: Arc<TrackService>) -> Self {
-        let status = Arc::new(IngestStatus::new(&settings.topic, &settings.group_id));
-        let shutdown = CancellationToken::new();
-        let consumer = tokio::spawn(startup::consume(
-            settings.clone(),
-            Arc::clone(&service),
-            Arc::clone(&status),
-            shutdown.clone(),
-        ));
-        let app = serve_with(service, status).await;
         Streaming {
-            app,
-            shutdown,
-            consumer,
+            app: spawn_app(config, &[]).await,
         }
     }
 
+    /// Stops the application: the consumers finish their batch and commit.
     async fn stop(self) {
-        self.shutdown.cancel();
-        tokio::time::timeout(Duration::from_secs(20), self.consumer)
+        tokio::time::timeout(Duration::from_secs(30), self.app.stop())
             .await
-            .expect("the consumer stops on shutdown")
-            .expect("the consumer task did not panic");
+            .expect("the application stops on shutdown");
     }
 
     /// Waits (over GraphQL) until every `(partition, offset)` is applied.
@@ -214,15 +192,14 @@ async fn replayed_messages_change_nothing() {
         .service
         .read_now(|c| c.tracks().map(|t| t.to_track()).collect::<Vec<_>>());
     assert_eq!(catalog_size(&server.app).await, (30, 0));
-    let service = Arc::clone(&server.app.service);
     server.stop().await;
 
-    // A new consumer group replays the whole topic into the same service.
+    // A new consumer group replays the whole topic into the same store.
     let replay = KafkaSettings {
         group_id: format!("{}-replay", settings.group_id),
         ..settings.clone()
     };
-    let server = Streaming::on(&replay, service).await;
+    let server = Streaming::start(&replay, &data).await;
     let mut all = sent.clone();
     all.extend(again);
     server.wait_applied(&all).await;

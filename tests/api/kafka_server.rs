@@ -11,7 +11,7 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{Headers, Message, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use timbre::kafka::KafkaSettings;
+use timbre::config::KafkaSettings;
 
 use crate::server_process::{free_port, in_ci, installed, ServerProcess};
 

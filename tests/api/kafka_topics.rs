@@ -8,7 +8,8 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use timbre::kafka::{self, KafkaSettings};
+use timbre::config::KafkaSettings;
+use timbre::kafka;
 
 use crate::kafka_server::{shared_brokers, unique_settings};
 

@@ -1,30 +1,19 @@
 //! Listeners over GraphQL: `recordInteraction` and `recommendForUser`, on
 //! the embedded store.
 
-use std::sync::Arc;
-
 use serde_json::{json, Value};
-use timbre::api::auth::{ApiKey, AuthSettings, Role};
+use timbre::config::{ApiKey, AuthSettings, Role};
 use timbre::config::{Config, Secret};
-use timbre::kafka::IngestStatus;
 
-use crate::helpers::{data_dir, serve_configured, synthetic_csv, track_id, TestApp};
+use crate::helpers::{data_dir, spawn_app, synthetic_csv, track_id, TestApp};
 
 const WRITER: &str = "listener-key-0123456789";
 
 async fn app() -> (TestApp, tempfile::TempDir) {
     let dir = data_dir();
     let csv = synthetic_csv(dir.path(), 60);
-    let (service, _) = timbre::startup::open_service(&Config {
-        data_dir: dir.path().join("data"),
-        ..Config::default()
-    })
-    .await
-    .unwrap();
-    timbre::startup::import(&service, timbre::ingest::Source::Path(csv), None)
-        .await
-        .unwrap();
     let config = Config {
+        data_dir: dir.path().join("data"),
         auth: AuthSettings {
             keys: vec![ApiKey {
                 name: "app".into(),
@@ -34,7 +23,7 @@ async fn app() -> (TestApp, tempfile::TempDir) {
         },
         ..Config::default()
     };
-    let app = serve_configured(service, Arc::new(IngestStatus::disabled()), config).await;
+    let app = spawn_app(config, &[&csv]).await;
     (app, dir)
 }
 

@@ -8,14 +8,18 @@ use std::time::{Duration, Instant};
 use mongodb::event::command::CommandEvent;
 use mongodb::event::EventHandler;
 use serde_json::json;
+use timbre::application::Application;
+use timbre::config::{Config, Secret};
 use timbre::domain::{genre, GenreLevel, TrendQuery};
 use timbre::error::Error;
 use timbre::ingest::{self, Source};
-use timbre::service::{IndexOrigin, TrackService};
+use timbre::service::IndexOrigin;
 use timbre::store::{MongoStore, StoreError, TrackStore};
-use timbre_index::IndexParams;
 
-use crate::helpers::{data_dir, serve, shared_dataset, synthetic_csv, track_id};
+use crate::helpers::{
+    data_dir, shared_dataset, spawn_app, spawn_app_with_store, start, synthetic_csv, test_config,
+    track_id,
+};
 use crate::mongo_server::{shared_uri, unique_database, MongoProcess};
 
 /// A store that counts the `find` commands the driver starts.
@@ -40,12 +44,8 @@ async fn a_page_of_50_similar_tracks_costs_one_round_trip() {
     let Some(uri) = shared_uri() else { return };
     let dir = data_dir();
     let (store, finds) = counting_store(&uri, &unique_database("roundtrips")).await;
-    let (service, _) = TrackService::open(Arc::new(store), None, IndexParams::default())
-        .await
-        .unwrap();
-    let (tracks, _) = ingest::read(&Source::Path(synthetic_csv(dir.path(), 300)), None).unwrap();
-    service.upsert(tracks).await.unwrap();
-    let app = serve(Arc::new(service)).await;
+    let csv = synthetic_csv(dir.path(), 300);
+    let app = spawn_app_with_store(test_config(dir.path()), Arc::new(store), &[&csv]).await;
 
     let before = finds.load(Ordering::SeqCst);
     let body = app
@@ -135,13 +135,10 @@ async fn analytics_in_mongodb_equal_the_domain_code_on_the_shared_dataset() {
 
     // Start-up with no snapshot streams the collection into the catalog.
     let dir = data_dir();
-    let (service, startup) = TrackService::open(
-        Arc::new(store),
-        Some(dir.path().join("index")),
-        IndexParams::default(),
-    )
-    .await
-    .unwrap();
+    let app = Application::build_with_store(test_config(dir.path()), Arc::new(store))
+        .await
+        .unwrap();
+    let startup = app.startup();
     assert_eq!(startup.tracks, tracks.len());
     assert!(matches!(startup.origin, IndexOrigin::Rebuilt { .. }));
     eprintln!(
@@ -150,7 +147,7 @@ async fn analytics_in_mongodb_equal_the_domain_code_on_the_shared_dataset() {
     );
 
     // And genreTrends over GraphQL answers from the database.
-    let app = serve(Arc::new(service)).await;
+    let app = start(app, &[]).await;
     let body = app
         .query(r#"{ genreTrends(genres: ["EDM"], from: 2015, to: 2016) { genre year trackCount popularity features { feature mean } } }"#, json!({}))
         .await;
@@ -174,16 +171,15 @@ async fn an_outage_keeps_queries_answering_and_heals_by_itself() {
     let Some(mut mongo) = MongoProcess::start(&dir.path().join("mongo")) else {
         return;
     };
-    let store = MongoStore::connect(&mongo.uri(), "outage", None)
-        .await
-        .unwrap();
-    let (service, _) = TrackService::open(Arc::new(store), None, IndexParams::default())
-        .await
-        .unwrap();
+    let config = Config {
+        mongodb_uri: Some(Secret(mongo.uri())),
+        mongodb_database: "outage".into(),
+        ..test_config(&dir.path().join("data"))
+    };
+    let app = spawn_app(config, &[]).await;
     let (tracks, _) = ingest::read(&Source::Path(synthetic_csv(dir.path(), 120)), None).unwrap();
     let (first, later) = tracks.split_at(100);
-    service.upsert(first.to_vec()).await.unwrap();
-    let app = serve(Arc::new(service)).await;
+    app.service.upsert(first.to_vec()).await.unwrap();
     assert_eq!(app.get_json("/readyz").await["status"], "ready");
 
     mongo.stop();
@@ -227,7 +223,7 @@ async fn an_outage_keeps_queries_answering_and_heals_by_itself() {
             .cloned(),
         Some("UNAVAILABLE".into())
     );
-    assert_eq!(app.service.read_now(|c| c.len()), 100);
+    assert_eq!(app.service.len(), 100);
 
     // MongoDB returns: the server notices by itself and writes go through.
     mongo.resume();
@@ -237,7 +233,7 @@ async fn an_outage_keeps_queries_answering_and_heals_by_itself() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     app.service.upsert(later.to_vec()).await.unwrap();
-    assert_eq!(app.service.read_now(|c| c.len()), 120);
+    assert_eq!(app.service.len(), 120);
     assert_eq!(app.service.store().count().await.unwrap(), 120);
 }
 

@@ -5,15 +5,13 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Arc;
 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use timbre::api::auth::{ApiKey, AuthSettings, Role};
+use timbre::config::{ApiKey, AuthSettings, Role};
 use timbre::config::{Config, Secret};
-use timbre::kafka::IngestStatus;
 
-use crate::helpers::{data_dir, serve_configured, spawn_app_in, synthetic_csv, TestApp};
+use crate::helpers::{data_dir, spawn_app, spawn_app_in, synthetic_csv, TestApp};
 use crate::server_process::{in_ci, installed};
 
 const WRITE_KEY: &str = "test-write-key-0123456789";
@@ -97,13 +95,8 @@ async fn the_graphql_http_audit_passes_every_must() {
 #[tokio::test]
 async fn subscriptions_deliver_indexed_tracks_and_ingest_stats() {
     let dir = data_dir();
-    let (service, _) = timbre::startup::open_service(&Config {
-        data_dir: dir.path().to_path_buf(),
-        ..Config::default()
-    })
-    .await
-    .unwrap();
     let config = Config {
+        data_dir: dir.path().to_path_buf(),
         auth: AuthSettings {
             keys: vec![ApiKey {
                 name: "test".into(),
@@ -113,7 +106,7 @@ async fn subscriptions_deliver_indexed_tracks_and_ingest_stats() {
         },
         ..Config::default()
     };
-    let app = serve_configured(service, Arc::new(IngestStatus::disabled()), config).await;
+    let app = spawn_app(config, &[]).await;
     let args = vec![
         "indexed".to_string(),
         format!("{}/graphql", app.address),

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
+use timbre::application;
 use timbre::config::Config;
 use timbre::ingest::Source;
 use timbre::service::IndexOrigin;
-use timbre::startup;
 
 use crate::helpers::{data_dir, synthetic_csv};
 
@@ -36,16 +36,16 @@ async fn a_restart_keeps_tracks_and_loads_the_snapshot_unless_it_is_corrupt() {
         ..Config::default()
     };
 
-    let (service, first) = startup::open_service(&config).await.unwrap();
+    let (service, first) = application::open_service(&config).await.unwrap();
     assert!(matches!(first.origin, IndexOrigin::Rebuilt { .. }));
-    startup::import(&service, Source::Path(csv), None)
+    application::import(&service, Source::Path(csv), None)
         .await
         .unwrap();
     service.save_snapshot().await.unwrap();
     let before = neighbours_of_first(&service).await;
     drop(service);
 
-    let (service, second) = startup::open_service(&config).await.unwrap();
+    let (service, second) = application::open_service(&config).await.unwrap();
     assert_eq!(second.tracks, 3_000);
     assert_eq!(
         second.origin,
@@ -64,7 +64,7 @@ async fn a_restart_keeps_tracks_and_loads_the_snapshot_unless_it_is_corrupt() {
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x5a;
     std::fs::write(&graph, bytes).unwrap();
-    let (service, third) = startup::open_service(&config).await.unwrap();
+    let (service, third) = application::open_service(&config).await.unwrap();
     assert_eq!(third.tracks, 3_000);
     match &third.origin {
         IndexOrigin::Rebuilt { reason } => assert!(reason.contains("checksum"), "{reason}"),

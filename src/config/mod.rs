@@ -4,6 +4,11 @@
 //!
 //! Nested keys use a double underscore in the environment:
 //! `TIMBRE_LIMITS__MAX_PAGE_SIZE=50`, `TIMBRE_INDEX__EF_SEARCH=128`.
+//!
+//! Each section's type lives in a file of its own here (`http.rs`,
+//! `kafka.rs`, …), not in the adapter that reads it: configuration is
+//! composed from them without importing any adapter, and every adapter
+//! imports its settings from here.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -13,10 +18,19 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 use timbre_index::IndexParams;
 
-use crate::api::auth::AuthSettings;
-use crate::api::{Limits, RecommendSettings};
-use crate::http::HttpSettings;
-use crate::kafka::KafkaSettings;
+pub(crate) mod auth;
+mod http;
+mod kafka;
+mod limits;
+mod recommend;
+mod secret;
+
+pub use auth::{ApiKey, AuthSettings, Role};
+pub use http::{HttpSettings, RateLimit};
+pub use kafka::KafkaSettings;
+pub use limits::Limits;
+pub use recommend::RecommendSettings;
+pub use secret::{redact, Secret};
 
 /// Every setting of the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,18 +63,6 @@ pub struct Config {
     pub kafka: KafkaSettings,
     /// How recommendations blend their signals.
     pub recommend: RecommendSettings,
-}
-
-/// A setting that may hold a password. Its `Debug` form is redacted, so a
-/// logged configuration never shows it.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(pub String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&crate::store::redact(&self.0))
-    }
 }
 
 /// How log lines are written.
