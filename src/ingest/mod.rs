@@ -7,9 +7,11 @@
 //! the streaming ingest's [`status`], which the Kafka consumer writes and
 //! GraphQL, `/readyz` and `/metrics` read.
 
+pub mod changes;
 mod csv;
 pub mod record;
 pub mod report;
+pub mod sink_status;
 pub mod source;
 mod spotify_json;
 pub mod status;
@@ -20,8 +22,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::domain::Track;
 
+pub use changes::{ChangeBatch, ChangeSink, IngestEvent, Origin, SinkError, TrackChange, Written};
 pub use record::{AlbumRecord, FeatureRecord, PlaylistRecord, TrackRecord};
 pub use report::{ImportReport, Rejection};
+pub use sink_status::SinkStatus;
 pub use source::Source;
 pub use status::IngestStatus;
 
@@ -85,6 +89,24 @@ pub fn read(
         csv::read(input, &mut report)?
     };
     progress.finish_and_clear();
+    Ok((tracks, report))
+}
+
+/// Reads Spotify Web API responses held in memory (a `{"tracks": [...],
+/// "audio_features": [...]}` document), as an import of `source` would:
+/// the same checks, the same report. For `timbre extract`.
+///
+/// # Errors
+/// [`IngestError::Json`] when the document is not of that shape.
+pub fn read_web_api(
+    source: &str,
+    document: &[u8],
+) -> Result<(Vec<Track>, ImportReport), IngestError> {
+    let mut report = ImportReport {
+        source: source.to_string(),
+        ..Default::default()
+    };
+    let tracks = spotify_json::read(document, None, &mut report)?;
     Ok((tracks, report))
 }
 

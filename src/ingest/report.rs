@@ -44,6 +44,23 @@ impl ImportReport {
         counts
     }
 
+    /// The rejected rows as the lake's ingest events.
+    pub fn ingest_events(&self) -> Vec<super::IngestEvent> {
+        let at_ms = super::changes::now_ms();
+        self.rejected
+            .iter()
+            .map(|r| super::IngestEvent {
+                at_ms,
+                source: format!("{} {}", self.source, r.location),
+                outcome: super::changes::Outcome::Rejected,
+                kind: Some(r.kind.to_string()),
+                reason: Some(r.reason.clone()),
+                subject: None,
+                position: None,
+            })
+            .collect()
+    }
+
     pub(crate) fn reject(&mut self, location: String, error: &crate::domain::DomainError) {
         self.rejected.push(Rejection {
             location,

@@ -22,7 +22,7 @@ use super::dead_letter::{DeadLetters, Reason};
 use super::interaction_message::decode;
 use super::retry::until_done;
 use crate::domain::Interaction;
-use crate::ingest::IngestStatus;
+use crate::ingest::{IngestStatus, Origin};
 use crate::service::TrackService;
 
 /// Applies the interactions topic's messages.
@@ -61,7 +61,7 @@ impl BatchHandler for InteractionHandler {
         // rather than lose listeners' events.
         if !events.is_empty()
             && !until_done(shutdown, "storing interactions", || {
-                service.record_interactions(&events)
+                service.record_interactions_from(&events, Origin::Stream)
             })
             .await
         {

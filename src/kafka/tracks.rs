@@ -24,6 +24,7 @@ use super::message::{decode, Change};
 use super::retry::{retry, until_done, Outcome};
 use crate::domain::{Track, TrackId};
 use crate::ingest::status::{AppliedBatch, IngestStatus};
+use crate::ingest::Origin;
 use crate::service::TrackService;
 
 /// Applies the tracks topic's messages.
@@ -74,7 +75,7 @@ impl BatchHandler for TrackHandler {
         let service = &self.service;
         if !deletes.is_empty()
             && !until_done(shutdown, "deleting tracks", || {
-                service.delete(deletes.clone())
+                service.delete_from(deletes.clone(), Origin::Stream)
             })
             .await
         {
@@ -111,7 +112,7 @@ impl TrackHandler {
     ) -> bool {
         let service = &self.service;
         match retry(shutdown, "writing tracks", || {
-            service.upsert(tracks.clone())
+            service.upsert_from(tracks.clone(), Origin::Stream)
         })
         .await
         {
@@ -121,7 +122,7 @@ impl TrackHandler {
                 // One record spoils the batch: find it by writing one by one.
                 for track in tracks {
                     let id = track.id;
-                    let one = || service.upsert(vec![track.clone()]);
+                    let one = || service.upsert_from(vec![track.clone()], Origin::Stream);
                     match retry(shutdown, "writing a track", one).await {
                         Outcome::Done => {}
                         Outcome::Shutdown => return false,

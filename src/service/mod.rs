@@ -38,6 +38,7 @@ use crate::catalog::Catalog;
 use crate::config::RecommendSettings;
 use crate::domain::TrackId;
 use crate::error::{Error, Result};
+use crate::ingest::ChangeBatch;
 use crate::store::TrackStore;
 
 pub use health::StoreHealth;
@@ -79,6 +80,8 @@ pub struct TrackService {
     writer: tokio::sync::Mutex<()>,
     health: parking_lot::Mutex<StoreHealth>,
     events: tokio::sync::broadcast::Sender<CatalogEvent>,
+    /// Accepted writes with their data, for sinks (the lake).
+    changes: tokio::sync::broadcast::Sender<Arc<ChangeBatch>>,
     /// Whether a graph catch-up task is running (at most one at a time).
     catching_up: Arc<AtomicBool>,
     /// Whether the server answers requests: graph catch-ups then leave
@@ -99,6 +102,11 @@ pub enum CatalogEvent {
 /// Events kept for slow subscribers before they are told they missed some.
 const EVENT_BUFFER: usize = 4_096;
 
+/// Writes kept for a slow sink before it is told it missed some: each is a
+/// whole batch (an import's, a mutation's), so this covers minutes of
+/// writes while the sink waits for its storage.
+pub const CHANGE_BUFFER: usize = 16_384;
+
 impl TrackService {
     /// Changes as they become visible to queries, from now on.
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<CatalogEvent> {
@@ -113,6 +121,19 @@ impl TrackService {
             // Only fails without receivers, which is fine.
             let _ = self.events.send(event);
         }
+    }
+
+    /// Every write accepted from now on, with its data and origin, for
+    /// sinks that record changes beside the store (the lake). A receiver
+    /// that falls more than [`CHANGE_BUFFER`] writes behind is told how
+    /// many it missed.
+    pub fn changes(&self) -> tokio::sync::broadcast::Receiver<Arc<ChangeBatch>> {
+        self.changes.subscribe()
+    }
+
+    fn publish_change(&self, change: ChangeBatch) {
+        // Only fails without receivers, which is fine.
+        let _ = self.changes.send(Arc::new(change));
     }
 
     /// The store behind the service.

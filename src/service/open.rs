@@ -8,7 +8,9 @@ use std::time::Instant;
 use parking_lot::RwLock;
 use timbre_index::{IndexParams, VectorIndex};
 
-use super::{blocking, IndexOrigin, ServiceOptions, Startup, TrackService, EVENT_BUFFER};
+use super::{
+    blocking, IndexOrigin, ServiceOptions, Startup, TrackService, CHANGE_BUFFER, EVENT_BUFFER,
+};
 use crate::catalog::Catalog;
 use crate::domain::{FeatureSpace, Track, TrackId};
 use crate::error::Result;
@@ -44,6 +46,7 @@ impl TrackService {
             writer: tokio::sync::Mutex::new(()),
             health: parking_lot::Mutex::default(),
             events: tokio::sync::broadcast::channel(EVENT_BUFFER).0,
+            changes: tokio::sync::broadcast::channel(CHANGE_BUFFER).0,
             catching_up: Arc::default(),
             serving: Arc::default(),
         };

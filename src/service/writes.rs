@@ -10,6 +10,8 @@ use crate::domain::{
     Interaction, ListenerProfile, Track, TrackFields, TrackId, TrackSignal, UserId,
 };
 use crate::error::Result;
+use crate::ingest::changes::now_ms;
+use crate::ingest::{ChangeBatch, IngestEvent, Origin, TrackChange};
 use crate::store::UpsertStats;
 
 /// Tracks are written to the store in batches of this many.
@@ -29,6 +31,14 @@ impl TrackService {
     /// A store or index error. Tracks of batches already stored stay stored
     /// and searchable.
     pub async fn upsert(&self, tracks: Vec<Track>) -> Result<UpsertStats> {
+        self.upsert_from(tracks, Origin::Api).await
+    }
+
+    /// [`Self::upsert`], saying where the tracks came from (for the lake).
+    ///
+    /// # Errors
+    /// As [`Self::upsert`].
+    pub async fn upsert_from(&self, tracks: Vec<Track>, origin: Origin) -> Result<UpsertStats> {
         let _writer = self.writer.lock().await;
         let mut stats = UpsertStats::default();
         let mut stored = 0;
@@ -57,6 +67,20 @@ impl TrackService {
         } else {
             Vec::new()
         };
+        let changed = self.changes.receiver_count() > 0 && !tracks.is_empty();
+        let mut change = ChangeBatch::new(origin, None);
+        if changed {
+            let at_ms = now_ms();
+            change.tracks = tracks
+                .iter()
+                .map(|t| TrackChange {
+                    id: t.id,
+                    track: Some(Arc::new(t.clone())),
+                    at_ms,
+                    position: None,
+                })
+                .collect();
+        }
         let catalog = Arc::clone(&self.catalog);
         let params = self.options.index;
         blocking(move || {
@@ -83,6 +107,9 @@ impl TrackService {
         .await??;
         self.catch_up_graph();
         self.publish(indexed.into_iter().map(CatalogEvent::Indexed));
+        if changed {
+            self.publish_change(change);
+        }
         match failure {
             Some(e) => Err(e.into()),
             None => Ok(stats),
@@ -95,6 +122,14 @@ impl TrackService {
     /// # Errors
     /// A store error (then nothing was removed from the catalog).
     pub async fn delete(&self, ids: Vec<TrackId>) -> Result<usize> {
+        self.delete_from(ids, Origin::Api).await
+    }
+
+    /// [`Self::delete`], saying where the deletes came from (for the lake).
+    ///
+    /// # Errors
+    /// As [`Self::delete`].
+    pub async fn delete_from(&self, ids: Vec<TrackId>, origin: Origin) -> Result<usize> {
         let _writer = self.writer.lock().await;
         let outcome = self.store.delete(&ids).await;
         self.note(&outcome);
@@ -102,6 +137,20 @@ impl TrackService {
         let catalog = Arc::clone(&self.catalog);
         let gone = ids.clone();
         blocking(move || catalog.write().remove(&ids)).await?;
+        if self.changes.receiver_count() > 0 {
+            let at_ms = now_ms();
+            let mut change = ChangeBatch::new(origin, None);
+            change.tracks = gone
+                .iter()
+                .map(|&id| TrackChange {
+                    id,
+                    track: None,
+                    at_ms,
+                    position: None,
+                })
+                .collect();
+            self.publish_change(change);
+        }
         self.publish(gone.into_iter().map(CatalogEvent::Removed));
         Ok(removed)
     }
@@ -114,6 +163,19 @@ impl TrackService {
     /// # Errors
     /// A store error; retrying is safe (the writes are idempotent).
     pub async fn record_interactions(&self, events: &[Interaction]) -> Result<usize> {
+        self.record_interactions_from(events, Origin::Api).await
+    }
+
+    /// [`Self::record_interactions`], saying where the events came from
+    /// (for the lake).
+    ///
+    /// # Errors
+    /// As [`Self::record_interactions`].
+    pub async fn record_interactions_from(
+        &self,
+        events: &[Interaction],
+        origin: Origin,
+    ) -> Result<usize> {
         let mut folded: std::collections::BTreeMap<(UserId, TrackId), TrackSignal> =
             Default::default();
         for e in events {
@@ -129,7 +191,22 @@ impl TrackService {
         let outcome = self.store.record_signals(&signals).await;
         self.note(&outcome);
         outcome?;
+        if self.changes.receiver_count() > 0 && !events.is_empty() {
+            let mut change = ChangeBatch::new(origin, None);
+            change.interactions = events.to_vec();
+            self.publish_change(change);
+        }
         Ok(signals.len())
+    }
+
+    /// Tells sinks what became of records that did not become changes
+    /// (rows an import rejected, say).
+    pub fn report_events(&self, origin: Origin, events: Vec<IngestEvent>) {
+        if self.changes.receiver_count() > 0 && !events.is_empty() {
+            let mut change = ChangeBatch::new(origin, None);
+            change.events = events;
+            self.publish_change(change);
+        }
     }
 
     /// One listener's profile, from the store.
