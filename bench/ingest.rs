@@ -9,10 +9,16 @@
 //!    timestamp → searchable" gives the median and p99. The producer lingers
 //!    5 ms, which is part of the figure, as it would be for a real producer.
 //!
+//! 3. **With the lake** (`--lake`): catch-up again, each repeat once without
+//!    and once with the lake's sink consuming the same topic into a local
+//!    lake (its own consumer group), side by side: the catalogue's rate
+//!    with the sink on against off, and the sink's own rate (time until
+//!    every message is in Parquet files).
+//!
 //! Each part repeats `REPEATS` times on fresh topics; medians (min..max).
 //!
 //! Run: `bench/ingest.sh` (starts a broker), or
-//! `cargo run --release --example ingest -- BROKERS [--dataset PATH] [--rate N] [--seconds S] [--batch-max N]`.
+//! `cargo run --release --example ingest -- BROKERS [--dataset PATH] [--rate N] [--seconds S] [--batch-max N] [--lake]`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,11 +28,15 @@ use rdkafka::ClientConfig;
 use timbre::application;
 use timbre::config::Config;
 use timbre::config::KafkaSettings;
+use timbre::config::LakeSettings;
 use timbre::domain::{Track, TrackId};
 use timbre::ingest::IngestStatus;
+use timbre::ingest::SinkStatus;
 use timbre::ingest::{self, Source};
 use timbre::kafka;
 use timbre::kafka::message::encode_upsert;
+use timbre::kafka::LakeFeed;
+use timbre::lake::Lake;
 use timbre::service::TrackService;
 use tokio_util::sync::CancellationToken;
 
@@ -44,6 +54,8 @@ struct Args {
     seconds: u64,
     /// `kafka.batch_max` of the consumer (default: the server's default).
     batch_max: usize,
+    /// Measure the lake's sink too (part 3), instead of parts 1 and 2.
+    lake: bool,
 }
 
 fn args() -> Args {
@@ -57,6 +69,7 @@ fn args() -> Args {
         rate: 1_000,
         seconds: 20,
         batch_max: KafkaSettings::default().batch_max,
+        lake: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -69,6 +82,7 @@ fn args() -> Args {
                     .and_then(|v| v.parse().ok())
                     .expect("--batch-max N")
             }
+            "--lake" => args.lake = true,
             "--seconds" => {
                 args.seconds = it.next().and_then(|v| v.parse().ok()).expect("--seconds S")
             }
@@ -99,6 +113,15 @@ async fn consume(
     settings: &KafkaSettings,
     dir: &std::path::Path,
 ) -> anyhow::Result<(Arc<TrackService>, Arc<IngestStatus>, CancellationToken)> {
+    consume_into(settings, dir, None).await
+}
+
+/// [`consume`], with the lake's consumers writing to `lake` when given.
+async fn consume_into(
+    settings: &KafkaSettings,
+    dir: &std::path::Path,
+    lake: Option<LakeFeed>,
+) -> anyhow::Result<(Arc<TrackService>, Arc<IngestStatus>, CancellationToken)> {
     let config = Config {
         data_dir: dir.to_path_buf(),
         ..Config::default()
@@ -110,6 +133,7 @@ async fn consume(
         settings.clone(),
         Arc::clone(&service),
         Arc::clone(&status),
+        lake,
         shutdown.clone(),
     ));
     Ok((service, status, shutdown))
@@ -154,6 +178,54 @@ async fn catch_up(args: &Args, tracks: &[Track], run: usize) -> anyhow::Result<C
         first_ms: first.as_secs_f64() * 1e3,
         after_first: (tracks.len() - 1) as f64 / (elapsed - first).as_secs_f64(),
     })
+}
+
+/// Part 3: catch-up with the lake's sink on; returns the catalogue's
+/// tracks/s and the sink's (all rows in files).
+async fn catch_up_with_lake(
+    args: &Args,
+    tracks: &[Track],
+    run: usize,
+) -> anyhow::Result<(f64, f64)> {
+    let settings = settings(args, &format!("lake-{}-{run}", std::process::id()));
+    kafka::ensure_topics(&settings).await?;
+    let report = kafka::producer::produce(&settings, tracks).await?;
+    anyhow::ensure!(report.failed == 0, "produce failed: {report}");
+    let dir = tempfile::tempdir()?;
+    let location = dir.path().join("lake");
+    let lake_settings = LakeSettings::default();
+    let lake = Lake::open(&location.to_string_lossy(), &lake_settings)?;
+    let sink = Arc::new(SinkStatus::new(lake.location()));
+    let feed = LakeFeed {
+        sink: Arc::new(lake),
+        status: Arc::clone(&sink),
+        max_rows: lake_settings.max_rows_per_file,
+        wait_ms: lake_settings.flush_interval_ms,
+    };
+    let started = Instant::now();
+    let (service, status, shutdown) = consume_into(&settings, dir.path(), Some(feed)).await?;
+    wait_for(&status, tracks.len() as u64, Duration::from_secs(600)).await?;
+    let catalogue = started.elapsed();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while sink
+        .snapshot()
+        .rows
+        .get("track_changes")
+        .copied()
+        .unwrap_or(0)
+        < tracks.len() as u64
+    {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the lake did not take every row in time"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let lake_done = started.elapsed();
+    shutdown.cancel();
+    service.flush_graph().await;
+    let n = tracks.len() as f64;
+    Ok((n / catalogue.as_secs_f64(), n / lake_done.as_secs_f64()))
 }
 
 /// One catch-up run: the figure (tracks/s from opening the service to the
@@ -227,6 +299,40 @@ async fn steady(args: &Args, tracks: &[Track], run: usize) -> anyhow::Result<(f6
     ))
 }
 
+/// Part 3, side by side: each repeat without the lake, then with it.
+async fn lake_part(args: &Args, tracks: &[Track]) -> anyhow::Result<()> {
+    let (mut without, mut with, mut sink, mut ratios) = (vec![], vec![], vec![], vec![]);
+    for run in 0..REPEATS {
+        let plain = catch_up(args, tracks, run + 100).await?.rate;
+        let (catalogue, lake) = catch_up_with_lake(args, tracks, run).await?;
+        println!(
+            "  run {run}: catalogue {plain:.0} tracks/s without the lake, {catalogue:.0} with it ({:.2}x); lake sink {lake:.0} tracks/s",
+            catalogue / plain
+        );
+        without.push(plain);
+        with.push(catalogue);
+        sink.push(lake);
+        ratios.push(catalogue / plain);
+    }
+    println!("catch-up without the lake: {} tracks/s", summary(without));
+    println!(
+        "catch-up with the lake's sink on: {} tracks/s",
+        summary(with)
+    );
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "  ratio with/without: {:.2} ({:.2}..{:.2})",
+        ratios[ratios.len() / 2],
+        ratios[0],
+        ratios[ratios.len() - 1]
+    );
+    println!(
+        "lake sink from Kafka, start to every row in Parquet: {} tracks/s",
+        summary(sink)
+    );
+    Ok(())
+}
+
 fn summary(mut xs: Vec<f64>) -> String {
     xs.sort_by(f64::total_cmp);
     format!(
@@ -257,6 +363,9 @@ async fn main() -> anyhow::Result<()> {
         args.dataset,
         args.brokers
     );
+    if args.lake {
+        return lake_part(&args, &tracks).await;
+    }
     let (mut rates, mut firsts, mut afters) = (Vec::new(), Vec::new(), Vec::new());
     for run in 0..REPEATS {
         let c = catch_up(&args, &tracks, run).await?;

@@ -4,7 +4,11 @@
 #   - SecantusDB 0.7.0b3 (PyPI), a MongoDB-wire server, in a Python venv
 #     (about 15 s);
 #   - tansu 0.6.0 (crates.io), a Kafka-wire broker, built with its memory
-#     and SQLite storage engines (about 16 minutes on 2 cores, once).
+#     and SQLite storage engines (about 16 minutes on 2 cores, once);
+#   - moto (an S3-compatible server), boto3 and DuckDB (PyPI), for the lake
+#     tests (about a minute);
+#   - pyspark 4.3.0 (PyPI; about two minutes) and, when missing, Java 17
+#     (Debian), for reading the lake with Spark.
 # Prints `export` lines for the test run: eval "$(scripts/services.sh)".
 # The tests start and stop their own server processes on free loopback ports
 # (a test that stops MongoDB mid-run needs its own), using these binaries.
@@ -35,9 +39,30 @@ if ! "$tansu" --version 2>/dev/null | grep -qx "tansu $tansu_version"; then
 fi
 echo "export TIMBRE_TANSU=$tansu"
 
+# Python venvs from a requirements file, reinstalled when the file changes.
+venv_from() { # NAME REQUIREMENTS
+  local venv="$tools/$1" req="$2"
+  if [ ! -x "$venv/bin/python" ] || ! cmp -s "$req" "$venv/requirements.txt"; then
+    echo "installing $(grep -v '^#' "$req" | tr '\n' ' ')into $venv" >&2
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req" >&2
+    cp "$req" "$venv/requirements.txt"
+  fi
+}
+root="$(cd "$(dirname "$0")/.." && pwd)"
+venv_from lake-venv "$root/scripts/requirements-lake.txt"
+echo "export TIMBRE_LAKE_PYTHON=$tools/lake-venv/bin/python"
+echo "export TIMBRE_MOTO=$tools/lake-venv/bin/moto_server"
+venv_from spark-venv "$root/scripts/requirements-spark.txt"
+echo "export TIMBRE_SPARK_PYTHON=$tools/spark-venv/bin/python"
+# Spark needs Java 17 (or later).
+if ! java -version 2>&1 | grep -qE 'version "(1[7-9]|2[0-9])'; then
+  echo "installing Java 17 (Debian's openjdk-17-jre-headless) for Spark" >&2
+  apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+fi
+
 # Real GraphQL clients for the protocol tests: graphql-http's audit suite and
 # the graphql-ws client, from npm, at the versions of tests/js's lock file.
-root="$(cd "$(dirname "$0")/.." && pwd)"
 node=$(command -v node || true)
 if [ -n "$node" ] && command -v npm >/dev/null; then
   js="$root/tests/js"

@@ -63,4 +63,14 @@ pids+=($!)
 wait_for_port "$kafka_port" "$state/kafka.log"
 export TIMBRE_TEST_KAFKA_BROKERS="127.0.0.1:$kafka_port"
 
+# An S3-compatible server (moto) for the lake tests; keys are not checked.
+s3_port=$(free_port)
+"$TIMBRE_MOTO" -H 127.0.0.1 -p "$s3_port" >"$state/s3.log" 2>&1 &
+pids+=($!)
+wait_for_port "$s3_port" "$state/s3.log"
+export TIMBRE_TEST_S3_ENDPOINT="http://127.0.0.1:$s3_port"
+# The S3 client's credentials come from the usual AWS variables; the test
+# server accepts any.
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+
 cargo test --workspace --all-targets --locked "$@"

@@ -11,7 +11,9 @@
 //! - the HTTP server ([`crate::http`]), bound at build time so the port is
 //!   known (port 0 picks a free one);
 //! - the Kafka consumers ([`crate::kafka::run`]), when brokers are
-//!   configured;
+//!   configured, with the lake's own consumers when a lake is;
+//! - the lake sink ([`crate::lake::run_sink`]), when `[lake] location` is
+//!   set: imports' and the API's changes in micro-batches;
 //! - the graph catch-ups, which the service starts on a background thread
 //!   as writes arrive.
 //!
@@ -20,9 +22,9 @@
 //! subscriptions end; the consumers finish their batch and commit; then the
 //! index snapshot records the final state.
 //!
-//! New background parts (a lake sink, a job runner) are started in
-//! [`Application::run_until_stopped`] beside the consumers and stopped in
-//! the same order.
+//! New background parts (a job runner, schedules) are started in
+//! [`Application::run_until_stopped`] beside the others and stopped in the
+//! same order.
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -33,8 +35,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::ingest::{self, ImportReport, IngestStatus, Source};
+use crate::ingest::{self, ImportReport, IngestStatus, Origin, SinkStatus, Source};
+use crate::kafka::LakeFeed;
+use crate::lake::raw::RawResponse;
+use crate::lake::{Lake, RawZone};
 use crate::service::{ServiceOptions, Startup, TrackService};
+use crate::spotify::{Client, Extracted, FeatureSource, SpotifyError, Target};
 use crate::store::{EmbeddedStore, MongoStore, TrackStore};
 
 /// Longest wait for a background task to finish at shutdown.
@@ -47,6 +53,9 @@ pub struct Application {
     service: Arc<TrackService>,
     startup: Startup,
     ingest: Arc<IngestStatus>,
+    /// The lake, when `[lake] location` is set and its sink is on.
+    lake: Option<Lake>,
+    sink: Arc<SinkStatus>,
     listener: TcpListener,
     address: SocketAddr,
     shutdown: CancellationToken,
@@ -83,11 +92,23 @@ impl Application {
             Some(_) => IngestStatus::new(&config.kafka.topic, &config.kafka.group_id),
             None => IngestStatus::disabled(),
         });
+        // Opening a lake checks its location only (S3 is not reached yet):
+        // an outage later degrades readiness, it never stops a start.
+        let lake = match &config.lake.location {
+            Some(location) if config.lake.sink => Some(Lake::open(location, &config.lake)?),
+            _ => None,
+        };
+        let sink = Arc::new(match &lake {
+            Some(lake) => SinkStatus::new(lake.location()),
+            None => SinkStatus::disabled(),
+        });
         Ok(Application {
             config,
             service,
             startup,
             ingest,
+            lake,
+            sink,
             listener,
             address,
             shutdown: CancellationToken::new(),
@@ -119,6 +140,11 @@ impl Application {
         &self.ingest
     }
 
+    /// The lake sink's status (disabled without a lake).
+    pub fn sink_status(&self) -> &Arc<SinkStatus> {
+        &self.sink
+    }
+
     /// The token that stops the application when cancelled (as SIGINT and
     /// SIGTERM do).
     pub fn shutdown(&self) -> CancellationToken {
@@ -147,6 +173,8 @@ impl Application {
             config,
             service,
             ingest,
+            lake,
+            sink,
             listener,
             shutdown,
             ..
@@ -157,16 +185,38 @@ impl Application {
             &config,
             Arc::clone(&service),
             Arc::clone(&ingest),
+            Arc::clone(&sink),
             shutdown.clone(),
         )?;
         let mut tasks: Vec<(&'static str, JoinHandle<()>)> = Vec::new();
+        // The sink subscribes to the service's changes before anything
+        // else writes: it misses none.
+        if let Some(lake) = &lake {
+            tasks.push((
+                "the lake sink",
+                tokio::spawn(crate::lake::run_sink(
+                    lake.clone(),
+                    config.lake.clone(),
+                    Arc::clone(&service),
+                    Arc::clone(&sink),
+                    shutdown.clone(),
+                )),
+            ));
+        }
         if config.kafka.brokers.is_some() {
+            let feed = lake.map(|lake| LakeFeed {
+                sink: Arc::new(lake),
+                status: Arc::clone(&sink),
+                max_rows: config.lake.max_rows_per_file,
+                wait_ms: config.lake.flush_interval_ms,
+            });
             tasks.push((
                 "the Kafka consumers",
                 tokio::spawn(crate::kafka::run(
                     config.kafka.clone(),
                     Arc::clone(&service),
                     Arc::clone(&ingest),
+                    feed,
                     shutdown.clone(),
                 )),
             ));
@@ -253,7 +303,10 @@ pub async fn import(
             .await
             .map_err(|e| Error::Internal(e.to_string()))??;
     if !tracks.is_empty() {
-        report.stored = Some(service.upsert(tracks).await?);
+        report.stored = Some(service.upsert_from(tracks, Origin::Import).await?);
+    }
+    if !report.rejected.is_empty() {
+        service.report_events(Origin::Import, report.ingest_events());
     }
     Ok(report)
 }
@@ -279,5 +332,121 @@ async fn signalled() {
     #[cfg(not(unix))]
     {
         let _ = interrupt.await;
+    }
+}
+
+/// What `timbre extract` did.
+#[derive(Debug)]
+pub struct ExtractReport {
+    /// The import of the tracks that had features.
+    pub import: ImportReport,
+    /// Tracks found without audio features (kept in the raw zone only).
+    pub without_features: Vec<String>,
+    /// Tracks skipped because the catalogue had them.
+    pub skipped: usize,
+    /// Where features came from: (Web API, provider).
+    pub feature_sources: (usize, usize),
+    /// Whether the Web API refused audio features to the app.
+    pub web_api_features_refused: bool,
+    /// Responses kept in the raw zone.
+    pub raw_responses: usize,
+    /// Targets (or tracks) that failed, with the reason.
+    pub errors: Vec<(String, SpotifyError)>,
+}
+
+/// Extracts `targets` from the Spotify Web API into `service` (through the
+/// import path) and keeps every response in the lake's raw zone. What was
+/// extracted before an error is kept; tracks the catalogue has already are
+/// not fetched again, so a rerun resumes.
+///
+/// # Errors
+/// The lake or the store failed; Web API errors are in the report.
+pub async fn extract(
+    service: &TrackService,
+    settings: &crate::config::SpotifySettings,
+    lake: &Lake,
+    targets: Vec<Target>,
+) -> anyhow::Result<ExtractReport> {
+    let have: std::collections::HashSet<crate::domain::TrackId> =
+        service.read_now(|c| c.tracks().map(|t| t.id).collect());
+    let settings = settings.clone();
+    let (extracted, received) = tokio::task::spawn_blocking(move || {
+        let mut client = match Client::new(&settings) {
+            Ok(client) => client,
+            Err(e) => {
+                let mut out = Extracted::default();
+                out.errors.push(("sign-in".into(), e));
+                return (out, Vec::new());
+            }
+        };
+        let out = crate::spotify::extract(&mut client, &targets, &have);
+        (out, std::mem::take(&mut client.received))
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))?;
+
+    // The raw zone first: every response, the failed ones included.
+    let mut raw = RawZone::new(lake.clone(), "spotify");
+    let mut by_endpoint: std::collections::BTreeMap<&str, Vec<RawResponse<'_>>> =
+        Default::default();
+    for r in &received {
+        by_endpoint
+            .entry(endpoint_of(&r.url))
+            .or_default()
+            .push(RawResponse {
+                url: &r.url,
+                status: r.status,
+                fetched_at: humantime::format_rfc3339_millis(r.at).to_string(),
+                body: serde_json::from_str(&r.body)
+                    .unwrap_or_else(|_| serde_json::Value::String(r.body.clone())),
+            });
+    }
+    for (endpoint, responses) in &by_endpoint {
+        raw.write(endpoint, responses).await?;
+    }
+
+    let (mut tracks, mut import) = ingest::read_web_api("spotify web api", &extracted.document())?;
+    for track in &mut tracks {
+        if let Some(playlists) = extracted.playlists.get(track.id.as_str()) {
+            track.playlists.extend(playlists.iter().cloned());
+        }
+        if let Some(genres) = extracted.genres.get(track.id.as_str()) {
+            track.genres.extend(genres.iter().cloned());
+        }
+        track.normalise();
+    }
+    if !tracks.is_empty() {
+        import.stored = Some(service.upsert_from(tracks, Origin::Extract).await?);
+    }
+    let from_api = extracted
+        .feature_sources
+        .values()
+        .filter(|s| **s == FeatureSource::WebApi)
+        .count();
+    Ok(ExtractReport {
+        without_features: extracted
+            .without_features()
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+        skipped: extracted.skipped,
+        feature_sources: (from_api, extracted.feature_sources.len() - from_api),
+        web_api_features_refused: extracted.web_api_features_refused,
+        raw_responses: received.len(),
+        errors: extracted.errors,
+        import,
+    })
+}
+
+/// The raw zone's folder for a response: the endpoint's first path segment
+/// after the API's version (`tracks`, `albums`, `audio-features`, …).
+fn endpoint_of(url: &str) -> &str {
+    let path = url.split("://").nth(1).unwrap_or(url);
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let mut segments = path.split('/').skip(1).filter(|s| !s.is_empty());
+    match segments.next() {
+        Some("v1") => segments.next().unwrap_or("other"),
+        Some(first) => first,
+        None => "other",
     }
 }

@@ -1,5 +1,5 @@
-//! The command line: `timbre serve`, `timbre import`, `timbre produce`,
-//! `timbre schema`, `timbre evaluate`.
+//! The command line: `timbre serve`, `timbre import`, `timbre extract`,
+//! `timbre export`, `timbre produce`, `timbre schema`, `timbre evaluate`.
 
 use std::path::PathBuf;
 
@@ -23,6 +23,13 @@ pub enum Command {
     Serve(ServeArgs),
     /// Import tracks from CSV files, Spotify Web API JSON or http(s) URLs.
     Import(ImportArgs),
+    /// Extract tracks and their audio features from the Spotify Web API
+    /// (by track, album, playlist or artist) into the store, keeping every
+    /// response in the lake's raw zone. Stop the server first.
+    Extract(ExtractArgs),
+    /// Write the whole catalogue to the data lake as a new snapshot
+    /// (Parquet; a directory or s3://bucket/prefix).
+    Export(ExportArgs),
     /// Publish tracks from CSV files, Spotify Web API JSON or http(s) URLs
     /// to the Kafka tracks topic, for every consuming server to index.
     Produce(ProduceArgs),
@@ -82,12 +89,67 @@ pub struct HealthArgs {
 pub struct SchemaArgs {
     /// Print the JSON Schema of Kafka track messages instead
     /// (schema/track-message.schema.json).
-    #[arg(long, conflicts_with = "interaction_message")]
+    #[arg(long, conflicts_with_all = ["interaction_message", "lake", "lake_ddl"])]
     pub message: bool,
     /// Print the JSON Schema of Kafka interaction messages instead
     /// (schema/interaction-message.schema.json).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["lake", "lake_ddl"])]
     pub interaction_message: bool,
+    /// Write the lake's schema catalog (one JSON file per table, as checked
+    /// in under schema/lake/) into this directory.
+    #[arg(long, value_name = "DIR", conflicts_with = "lake_ddl")]
+    pub lake: Option<PathBuf>,
+    /// Print CREATE EXTERNAL TABLE statements for the lake's tables (and
+    /// the tracks_current view), for Athena/Glue or Spark.
+    #[arg(long)]
+    pub lake_ddl: bool,
+    /// The DDL's dialect: athena (also Glue and Hive) or spark.
+    #[arg(long, value_parser = ["athena", "spark"], default_value = "athena")]
+    pub dialect: String,
+    /// The lake's root in the DDL (s3://bucket/prefix for Athena; any path
+    /// Spark reads) [default: the configured lake].
+    #[arg(long, value_name = "LOCATION")]
+    pub location: Option<String>,
+}
+
+/// The lake's location on the command line.
+#[derive(Debug, Args, Serialize, Default)]
+pub struct LakeFlags {
+    /// The lake: a directory or s3://bucket/prefix [default: [lake] location,
+    /// else DATA_DIR/lake].
+    #[arg(long = "lake", value_name = "LOCATION")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+}
+
+impl LakeFlags {
+    fn is_empty(&self) -> bool {
+        self.location.is_none()
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub common: CommonFlags,
+    #[command(flatten)]
+    pub lake: LakeFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct ExtractArgs {
+    #[command(flatten)]
+    pub common: CommonFlags,
+    #[command(flatten)]
+    pub lake: LakeFlags,
+    /// spotify:track:ID, spotify:album:ID, spotify:playlist:ID or
+    /// spotify:artist:ID (or open.spotify.com links to them).
+    #[arg(required = true, value_name = "SPOTIFY_URI")]
+    pub targets: Vec<String>,
+    /// Audio-features provider: GET URL/ID answers the Web API's
+    /// audio-features object [default: [spotify] features_url].
+    #[arg(long, value_name = "URL")]
+    pub features_url: Option<String>,
 }
 
 /// Kafka settings on the command line; they override the configuration
@@ -184,6 +246,8 @@ pub struct Flags {
     pub graphiql: Option<bool>,
     #[serde(skip_serializing_if = "KafkaFlags::is_empty")]
     pub kafka: KafkaFlags,
+    #[serde(skip_serializing_if = "LakeFlags::is_empty")]
+    pub lake: LakeFlags,
 }
 
 #[cfg(test)]

@@ -29,9 +29,12 @@
 //!   and roles; [`error`]: the service layer's errors.
 //! - Adapters: [`api`] (the GraphQL schema, resolvers and error codes),
 //!   [`http`] (actix-web routes mounting the schema, GraphiQL, probes,
-//!   metrics) and [`kafka`] (the topics' consumers, dead letters, the
-//!   producer). They never import each other, except that HTTP mounts the
-//!   GraphQL schema.
+//!   metrics), [`kafka`] (the topics' consumers, dead letters, the
+//!   producer), [`lake`] (Parquet on a directory or S3, the schema catalog,
+//!   the sink, `timbre export`) and [`spotify`] (the Web API client behind
+//!   `timbre extract`). They never import each other, except that HTTP
+//!   mounts the GraphQL schema; the Kafka adapter writes to the lake only
+//!   through the [`ingest::ChangeSink`] port.
 //! - [`application`]: [`application::Application`] builds every part from
 //!   the configuration, owns every task and stops them in order; `main.rs`
 //!   and the tests only call it. [`cli`] parses the command line.
@@ -57,5 +60,7 @@ pub mod evaluate;
 pub mod http;
 pub mod ingest;
 pub mod kafka;
+pub mod lake;
 pub mod service;
+pub mod spotify;
 pub mod store;

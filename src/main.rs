@@ -8,7 +8,9 @@ use clap::Parser;
 use std::time::Duration;
 
 use timbre::application::{self, Application};
-use timbre::cli::{Cli, Command, Flags, HealthArgs, ImportArgs, ProduceArgs};
+use timbre::cli::{
+    Cli, Command, ExportArgs, ExtractArgs, Flags, HealthArgs, ImportArgs, ProduceArgs, SchemaArgs,
+};
 use timbre::config::{Config, LogFormat};
 use timbre::ingest::Source;
 use timbre::kafka;
@@ -36,15 +38,39 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Schema(args) => {
-            if args.message {
-                print!("{}", kafka::message::json_schema_text());
-            } else if args.interaction_message {
-                print!("{}", kafka::interaction_message::json_schema_text());
-            } else {
-                print!("{}", timbre::api::sdl());
+        Command::Schema(args) => schema(cli.config.as_deref(), args),
+        Command::Export(ExportArgs { common, lake }) => {
+            let config = Config::load(
+                cli.config.as_deref(),
+                Flags {
+                    common,
+                    lake,
+                    ..Flags::default()
+                },
+            )?;
+            init_logging(config.log_format);
+            export(config).await
+        }
+        Command::Extract(ExtractArgs {
+            common,
+            lake,
+            targets,
+            features_url,
+        }) => {
+            let mut config = Config::load(
+                cli.config.as_deref(),
+                Flags {
+                    common,
+                    lake,
+                    ..Flags::default()
+                },
+            )?;
+            if features_url.is_some() {
+                config.spotify.features_url = features_url;
+                config.validate()?;
             }
-            Ok(ExitCode::SUCCESS)
+            init_logging(config.log_format);
+            extract(config, targets).await
         }
         Command::Health(args) => health(args).await,
         Command::Evaluate(args) => {
@@ -106,6 +132,104 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             produce(config, sources, audio_features).await
         }
     }
+}
+
+/// `timbre schema`: the GraphQL SDL, a message schema, the lake's catalog
+/// or its DDL.
+fn schema(config_file: Option<&std::path::Path>, args: SchemaArgs) -> anyhow::Result<ExitCode> {
+    if args.message {
+        print!("{}", kafka::message::json_schema_text());
+    } else if args.interaction_message {
+        print!("{}", kafka::interaction_message::json_schema_text());
+    } else if let Some(dir) = args.lake {
+        std::fs::create_dir_all(&dir)?;
+        for (name, text) in timbre::lake::catalog() {
+            std::fs::write(dir.join(&name), text)
+                .with_context(|| format!("writing {}", dir.join(&name).display()))?;
+            eprintln!("wrote {}", dir.join(name).display());
+        }
+    } else if args.lake_ddl {
+        let location = match args.location {
+            Some(location) => location,
+            None => Config::load(config_file, Flags::default())?.lake_location(),
+        };
+        let location = match location.contains("://") {
+            true => location,
+            // Engines want absolute local paths.
+            false => std::path::absolute(&location)?
+                .to_string_lossy()
+                .into_owned(),
+        };
+        print!("{}", timbre::lake::ddl(&location, args.dialect == "spark"));
+    } else {
+        print!("{}", timbre::api::sdl());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `timbre export`: the catalogue as a new snapshot in the lake.
+async fn export(config: Config) -> anyhow::Result<ExitCode> {
+    let (service, startup) = application::open_service(&config)
+        .await
+        .with_context(|| store_description(&config))?;
+    log_startup(&startup);
+    let location = config.lake_location();
+    let lake = timbre::lake::Lake::open(&location, &config.lake)?;
+    let report = timbre::lake::export(&service, &lake, config.lake.max_rows_per_file)
+        .await
+        .with_context(|| format!("exporting to the lake at {location}"))?;
+    eprintln!("{report} to {location}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `timbre extract`: tracks from the Spotify Web API.
+async fn extract(config: Config, targets: Vec<String>) -> anyhow::Result<ExitCode> {
+    let targets = targets
+        .iter()
+        .map(|t| timbre::spotify::Target::parse(t))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
+    let (service, startup) = application::open_service(&config)
+        .await
+        .with_context(|| store_description(&config))?;
+    log_startup(&startup);
+    let location = config.lake_location();
+    let lake = timbre::lake::Lake::open(&location, &config.lake)?;
+    let report = application::extract(&service, &config.spotify, &lake, targets).await?;
+    service.save_snapshot().await?;
+    print_report(&report.import);
+    let (api, provider) = report.feature_sources;
+    eprintln!(
+        "  audio features     {api} from the Web API, {provider} from the provider{}",
+        if report.web_api_features_refused {
+            " (the Web API refuses audio features to this app)"
+        } else {
+            ""
+        }
+    );
+    eprintln!("  already held       {}", report.skipped);
+    eprintln!(
+        "  no features        {} (kept in the raw zone only)",
+        report.without_features.len()
+    );
+    for id in report.without_features.iter().take(20) {
+        eprintln!("    {id}");
+    }
+    eprintln!(
+        "  raw responses      {} in {location}/raw/spotify",
+        report.raw_responses
+    );
+    for (what, error) in &report.errors {
+        eprintln!("error: {what}: {error}");
+    }
+    let fatal = report.errors.iter().any(|(_, e)| e.is_fatal());
+    Ok(
+        if fatal || (report.import.tracks == 0 && !report.errors.is_empty()) {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        },
+    )
 }
 
 /// Asks a probe URL; success is any 2xx answer within the timeout.

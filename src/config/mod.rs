@@ -21,16 +21,20 @@ use timbre_index::IndexParams;
 pub(crate) mod auth;
 mod http;
 mod kafka;
+mod lake;
 mod limits;
 mod recommend;
 mod secret;
+mod spotify;
 
 pub use auth::{ApiKey, AuthSettings, Role};
 pub use http::{HttpSettings, RateLimit};
 pub use kafka::KafkaSettings;
+pub use lake::LakeSettings;
 pub use limits::Limits;
 pub use recommend::RecommendSettings;
 pub use secret::{redact, Secret};
+pub use spotify::SpotifySettings;
 
 /// Every setting of the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,6 +67,10 @@ pub struct Config {
     pub kafka: KafkaSettings,
     /// How recommendations blend their signals.
     pub recommend: RecommendSettings,
+    /// The open data lake (Parquet, local or S3).
+    pub lake: LakeSettings,
+    /// The Spotify Web API, for `timbre extract`.
+    pub spotify: SpotifySettings,
 }
 
 /// How log lines are written.
@@ -90,6 +98,8 @@ impl Default for Config {
             mongodb_database: "timbre".into(),
             kafka: KafkaSettings::default(),
             recommend: RecommendSettings::default(),
+            lake: LakeSettings::default(),
+            spotify: SpotifySettings::default(),
         }
     }
 }
@@ -170,6 +180,8 @@ impl Config {
             .validate()
             .map_err(|e| ConfigError(e.to_string()))?;
         self.kafka.validate().map_err(ConfigError)?;
+        self.lake.validate().map_err(ConfigError)?;
+        self.spotify.validate().map_err(ConfigError)?;
         if !(0.0..=1.0).contains(&self.recommend.blend_weight) {
             return Err(ConfigError(format!(
                 "recommend.blend_weight must lie within 0..=1, got {}",
@@ -182,6 +194,14 @@ impl Config {
     /// Directory of the index snapshot.
     pub fn snapshot_dir(&self) -> PathBuf {
         self.data_dir.join("index")
+    }
+
+    /// Where the lake is: the configured location, else `<data_dir>/lake`.
+    pub fn lake_location(&self) -> String {
+        self.lake
+            .location
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("lake").to_string_lossy().into_owned())
     }
 }
 

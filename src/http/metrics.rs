@@ -18,7 +18,8 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-use crate::ingest::IngestStatus;
+use crate::ingest::sink_status::SinkSnapshot;
+use crate::ingest::{IngestStatus, SinkStatus};
 use crate::service::TrackService;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -59,7 +60,11 @@ fn latency() -> Histogram {
 
 impl Metrics {
     /// Registers every metric; `service` and `ingest` are read on scrapes.
-    pub fn new(service: Arc<TrackService>, ingest: Arc<IngestStatus>) -> Self {
+    pub fn new(
+        service: Arc<TrackService>,
+        ingest: Arc<IngestStatus>,
+        lake: Arc<SinkStatus>,
+    ) -> Self {
         let mut registry = Registry::with_prefix("timbre");
         let http = Family::<HttpLabels, Histogram, fn() -> Histogram>::new_with_constructor(
             latency as fn() -> Histogram,
@@ -90,7 +95,11 @@ impl Metrics {
             "Requests refused with HTTP 429 by the per-client rate limit",
             rate_limited.clone(),
         );
-        registry.register_collector(Box::new(StateCollector { service, ingest }));
+        registry.register_collector(Box::new(StateCollector {
+            service,
+            ingest,
+            lake,
+        }));
         Metrics {
             registry,
             http,
@@ -170,6 +179,7 @@ impl Metrics {
 struct StateCollector {
     service: Arc<TrackService>,
     ingest: Arc<IngestStatus>,
+    lake: Arc<SinkStatus>,
 }
 
 impl std::fmt::Debug for StateCollector {
@@ -211,6 +221,7 @@ impl Collector for StateCollector {
             "1 while the store answered its last call",
             i64::from(store_up),
         )?;
+        encode_lake(e, &self.lake.snapshot())?;
         let ingest = self.ingest.snapshot();
         gauge(
             e,
@@ -269,4 +280,53 @@ impl Collector for StateCollector {
         }
         Ok(())
     }
+}
+
+/// The lake sink's metrics (only `lake_enabled` without a lake).
+fn encode_lake(e: &mut DescriptorEncoder, lake: &SinkSnapshot) -> std::fmt::Result {
+    gauge(
+        e,
+        "lake_enabled",
+        "1 when the server keeps a data lake current",
+        i64::from(lake.enabled),
+    )?;
+    if !lake.enabled {
+        return Ok(());
+    }
+    gauge(
+        e,
+        "lake_up",
+        "1 while the lake's storage took the last write",
+        i64::from(lake.down_since.is_none()),
+    )?;
+    gauge(
+        e,
+        "lake_pending_rows",
+        "Rows from imports and the API waiting in memory for the next write",
+        lake.pending as i64,
+    )?;
+    write(
+        e,
+        "lake_files",
+        "Parquet files written to the lake",
+        ConstCounter::new(lake.files),
+    )?;
+    write(
+        e,
+        "lake_dropped_rows",
+        "Rows given up while the lake was unreachable too long",
+        ConstCounter::new(lake.dropped),
+    )?;
+    let metric = ConstCounter::new(0u64);
+    let mut family = e.encode_descriptor(
+        "lake_rows",
+        "Rows written to the lake, by table",
+        None,
+        metric.metric_type(),
+    )?;
+    for (table, count) in &lake.rows {
+        let labels = [("table", *table)];
+        ConstCounter::new(*count).encode(family.encode_family(&labels)?)?;
+    }
+    Ok(())
 }

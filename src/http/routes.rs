@@ -1,7 +1,7 @@
 //! Routes: `/graphql` (POST; GET for queries; WebSocket upgrades for
 //! subscriptions; GraphiQL for browsers), `/healthz` (the process is up),
-//! `/readyz` (it can serve; the store and the Kafka broker answer, or the
-//! server says it is degraded) and `/metrics` (Prometheus).
+//! `/readyz` (it can serve; the store, the Kafka broker and the lake answer,
+//! or the server says it is degraded) and `/metrics` (Prometheus).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,7 +21,7 @@ use crate::api::auth::Transport;
 use crate::api::error::Code;
 use crate::api::{self, DocumentRules, TimbreSchema};
 use crate::auth::{Caller, Keyring};
-use crate::ingest::IngestStatus;
+use crate::ingest::{IngestStatus, SinkStatus};
 use crate::service::TrackService;
 
 /// Whether GraphiQL is served to browsers.
@@ -394,6 +394,7 @@ async fn healthz() -> HttpResponse {
 async fn readyz(
     service: web::Data<Arc<TrackService>>,
     ingest: web::Data<Arc<IngestStatus>>,
+    lake: web::Data<Arc<SinkStatus>>,
 ) -> HttpResponse {
     let health = service.check_store(Duration::from_secs(2)).await;
     let tracks = service.len();
@@ -421,11 +422,25 @@ async fn readyz(
             "lag": kafka.total_lag(),
         })
     };
-    let degraded = health.down_since.is_some() || kafka_down;
+    let lake = lake.snapshot();
+    let lake_down = lake.enabled && lake.down_since.is_some();
+    let lake = if !lake.enabled {
+        json!({ "status": "disabled" })
+    } else {
+        json!({
+            "status": if lake_down { "down" } else { "up" },
+            "location": lake.location,
+            "since": lake.down_since.map(|s| humantime::format_rfc3339_seconds(s).to_string()),
+            "error": lake.last_error,
+            "pending_rows": lake.pending,
+        })
+    };
+    let degraded = health.down_since.is_some() || kafka_down || lake_down;
     HttpResponse::Ok().json(json!({
         "status": if degraded { "degraded" } else { "ready" },
         "store": store,
         "kafka": kafka,
+        "lake": lake,
         "tracks": tracks,
     }))
 }

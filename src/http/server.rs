@@ -18,7 +18,7 @@ use super::{
 use crate::api::{self, Checks, DocumentRules, SchemaOptions, Shutdown};
 use crate::auth::Keyring;
 use crate::config::Config;
-use crate::ingest::IngestStatus;
+use crate::ingest::{IngestStatus, SinkStatus};
 use crate::service::TrackService;
 
 /// The HTTP server on `listener`, not yet running. `shutdown` ends open
@@ -33,6 +33,7 @@ pub fn server(
     config: &Config,
     service: Arc<TrackService>,
     ingest: Arc<IngestStatus>,
+    lake: Arc<SinkStatus>,
     shutdown: CancellationToken,
 ) -> std::io::Result<actix_web::dev::Server> {
     // One store of persisted queries for both transports.
@@ -51,7 +52,11 @@ pub fn server(
             },
         )
     };
-    let metrics = Arc::new(Metrics::new(Arc::clone(&service), Arc::clone(&ingest)));
+    let metrics = Arc::new(Metrics::new(
+        Arc::clone(&service),
+        Arc::clone(&ingest),
+        Arc::clone(&lake),
+    ));
     let endpoint = web::Data::new(Endpoint {
         schema: schema(Checks::ByCaller),
         socket_schema: schema(Checks::InSchema),
@@ -82,6 +87,7 @@ pub fn server(
             .app_data(metrics.clone())
             .app_data(web::Data::new(Arc::clone(&service)))
             .app_data(web::Data::new(Arc::clone(&ingest)))
+            .app_data(web::Data::new(Arc::clone(&lake)))
             .app_data(web::Data::new(graphiql))
             .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
             .wrap(from_fn(observe))

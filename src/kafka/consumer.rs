@@ -57,6 +57,11 @@ pub(super) struct Subscription<'a> {
     /// Whether the consumer reports its partitions' ends (the lag that
     /// `ingestStatus` shows) from the client's statistics.
     pub reports_lag: bool,
+    /// Whether each batch's offsets are committed (synchronously) before
+    /// the next batch is read, rather than in the background: for a
+    /// handler whose output is named after a batch's first offset (the
+    /// lake), so that a replay starts exactly where a batch did.
+    pub commit_each_batch: bool,
 }
 
 /// A consumer of one topic, applying batches through its handler.
@@ -65,6 +70,7 @@ pub(super) struct BatchConsumer<H> {
     handler: H,
     what: &'static str,
     topic: String,
+    commit_each_batch: bool,
     batch_max: usize,
     batch_wait: Duration,
     /// Per partition, the offset after the last applied message.
@@ -118,6 +124,7 @@ impl<H: BatchHandler> BatchConsumer<H> {
             handler,
             what: subscription.what,
             topic: subscription.topic.to_string(),
+            commit_each_batch: subscription.commit_each_batch,
             batch_max: settings.batch_max,
             batch_wait: Duration::from_millis(settings.batch_wait_ms),
             applied: BTreeMap::new(),
@@ -145,6 +152,9 @@ impl<H: BatchHandler> BatchConsumer<H> {
                 break;
             }
             self.store_offsets(&next_offsets);
+            if self.commit_each_batch && !self.commit_now(&shutdown).await {
+                break;
+            }
         }
         self.close().await;
     }
@@ -181,6 +191,27 @@ impl<H: BatchHandler> BatchConsumer<H> {
             // The partition was revoked meanwhile: its new owner replays
             // from the last commit, which changes nothing.
             tracing::debug!(error = %e, "storing offsets failed");
+        }
+    }
+
+    /// Commits the stored offsets now, retrying until the broker takes
+    /// them; returns `false` on shutdown.
+    async fn commit_now(&self, shutdown: &CancellationToken) -> bool {
+        let mut backoff = super::retry::Backoff::default();
+        loop {
+            match self.consumer.commit_consumer_state(CommitMode::Sync) {
+                Ok(()) => return true,
+                // Nothing stored since the last commit.
+                Err(rdkafka::error::KafkaError::ConsumerCommit(
+                    rdkafka::types::RDKafkaErrorCode::NoOffset,
+                )) => return true,
+                Err(e) => {
+                    tracing::warn!(error = %e, topic = self.topic.as_str(), "committing offsets failed; retrying");
+                    if !backoff.wait(shutdown).await {
+                        return false;
+                    }
+                }
+            }
         }
     }
 

@@ -23,6 +23,7 @@ mod consumer;
 mod dead_letter;
 pub mod interaction_message;
 mod interactions;
+mod lake;
 pub mod message;
 pub mod producer;
 mod retry;
@@ -34,6 +35,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub use client::ensure_topics;
+pub use lake::LakeFeed;
 
 use crate::config::KafkaSettings;
 use crate::ingest::IngestStatus;
@@ -41,6 +43,7 @@ use crate::service::TrackService;
 use consumer::{BatchConsumer, Subscription};
 use dead_letter::DeadLetters;
 use interactions::InteractionHandler;
+use lake::{Feed, LakeHandler};
 use tracks::TrackHandler;
 
 /// What can go wrong talking to Kafka.
@@ -57,12 +60,14 @@ pub enum KafkaError {
 /// Consumes both topics into `service` until `shutdown`: creates the topics
 /// first when asked to (retrying while the broker is unreachable, which
 /// `/readyz` reports through `status`), then runs the tracks and the
-/// interactions consumers side by side. Meant to be spawned beside the HTTP
-/// server; returns once both consumers have committed and closed.
+/// interactions consumers side by side, and with `lake` the lake's own
+/// consumers of both. Meant to be spawned beside the HTTP server; returns
+/// once every consumer has committed and closed.
 pub async fn run(
     settings: KafkaSettings,
     service: Arc<TrackService>,
     status: Arc<IngestStatus>,
+    lake: Option<LakeFeed>,
     shutdown: CancellationToken,
 ) {
     let mut delay = Duration::from_millis(200);
@@ -80,10 +85,30 @@ pub async fn run(
             }
         }
     }
-    match consumers(&settings, service, &status) {
-        Ok((tracks, interactions)) => {
-            tokio::join!(tracks.run(shutdown.clone()), interactions.run(shutdown));
+    let lake = match lake
+        .map(|feed| lake_consumers(&settings, &status, feed))
+        .transpose()
+    {
+        Ok(lake) => lake,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the lake's Kafka consumers");
+            None
         }
+    };
+    match consumers(&settings, service, &status) {
+        Ok((tracks, interactions)) => match lake {
+            Some((lake_tracks, lake_interactions)) => {
+                tokio::join!(
+                    tracks.run(shutdown.clone()),
+                    interactions.run(shutdown.clone()),
+                    lake_tracks.run(shutdown.clone()),
+                    lake_interactions.run(shutdown)
+                );
+            }
+            None => {
+                tokio::join!(tracks.run(shutdown.clone()), interactions.run(shutdown));
+            }
+        },
         Err(e) => {
             // Bad client settings (e.g. an unknown `[kafka.properties]` key):
             // nothing will be consumed, so say so where operators look.
@@ -113,6 +138,7 @@ fn consumers(
             group: &settings.group_id,
             client_id: "timbre",
             reports_lag: true,
+            commit_each_batch: false,
         },
         Arc::clone(status),
         TrackHandler {
@@ -132,6 +158,7 @@ fn consumers(
             // consumers apart.
             client_id: "timbre-interactions",
             reports_lag: false,
+            commit_each_batch: false,
         },
         Arc::clone(status),
         InteractionHandler {
@@ -141,4 +168,45 @@ fn consumers(
         },
     )?;
     Ok((tracks, interactions))
+}
+
+/// The lake's consumers of both topics, in the group `<group_id>.lake`,
+/// batching as the lake wants files (see `lake.rs`).
+fn lake_consumers(
+    settings: &KafkaSettings,
+    status: &Arc<IngestStatus>,
+    feed: LakeFeed,
+) -> Result<(BatchConsumer<LakeHandler>, BatchConsumer<LakeHandler>), KafkaError> {
+    let batching = KafkaSettings {
+        batch_max: feed.max_rows,
+        batch_wait_ms: feed.wait_ms,
+        ..settings.clone()
+    };
+    let group = format!("{}.lake", settings.group_id);
+    let consumer = |topic: &str, client_id: &str, kind: Feed| {
+        BatchConsumer::new(
+            &batching,
+            Subscription {
+                what: "changes for the lake",
+                topic,
+                group: &group,
+                client_id,
+                reports_lag: false,
+                commit_each_batch: true,
+            },
+            Arc::clone(status),
+            LakeHandler {
+                feed: feed.clone(),
+                kind,
+            },
+        )
+    };
+    Ok((
+        consumer(&settings.topic, "timbre-lake", Feed::Tracks)?,
+        consumer(
+            &settings.interactions_topic,
+            "timbre-lake-interactions",
+            Feed::Interactions,
+        )?,
+    ))
 }

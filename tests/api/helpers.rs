@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use tempfile::TempDir;
 use timbre::application::Application;
 use timbre::config::Config;
-use timbre::ingest::Source;
+use timbre::ingest::{SinkStatus, Source};
 use timbre::service::TrackService;
 use timbre::store::TrackStore;
 use tokio::task::JoinHandle;
@@ -21,6 +21,8 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub service: Arc<TrackService>,
+    /// The lake sink's status (disabled without a lake).
+    pub sink: Arc<SinkStatus>,
     shutdown: CancellationToken,
     running: JoinHandle<anyhow::Result<()>>,
 }
@@ -79,12 +81,14 @@ pub async fn start(app: Application, imports: &[&Path]) -> TestApp {
     }
     let address = format!("http://127.0.0.1:{}", app.port());
     let service = Arc::clone(app.service());
+    let sink = Arc::clone(app.sink_status());
     let shutdown = app.shutdown();
     let running = tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         client: client(),
         service,
+        sink,
         shutdown,
         running,
     }
