@@ -263,6 +263,17 @@ impl Client {
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| v.trim().parse::<u64>().ok());
                     let body = response.body_mut().read_to_string().unwrap_or_default();
+                    if status == 429 || status >= 500 {
+                        // Answers waited out or retried are kept too: the
+                        // raw zone holds every response as received (an
+                        // error body carries no token).
+                        self.received.push(Received {
+                            url: url.to_string(),
+                            status,
+                            at: SystemTime::now(),
+                            body: body.clone(),
+                        });
+                    }
                     if status == 429 && waits < MAX_RATE_LIMITS {
                         let secs = retry_after.unwrap_or(1);
                         if secs > self.settings.max_retry_after_secs {

@@ -205,6 +205,9 @@ pub fn shared_dataset() -> Option<PathBuf> {
 /// the server's 5 s keep-alive ends them: a test that pauses (stopping a
 /// broker, say) never sends on a connection the server has just closed.
 pub fn client() -> reqwest::Client {
+    // reqwest is built without a TLS provider of its own (timbre's
+    // object_store picks ring); a second install is a harmless no-op.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .pool_idle_timeout(std::time::Duration::from_secs(1))
         .build()

@@ -19,7 +19,7 @@ async fn serve_starts_empty_imports_and_stops_cleanly_on_sigterm() {
     );
 
     let ready = get_json(
-        &reqwest::Client::new(),
+        &crate::helpers::client(),
         &address.replace("/graphql", "/readyz"),
     )
     .await;
