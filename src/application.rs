@@ -30,12 +30,13 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::broadcast::Receiver;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::ingest::{self, ImportReport, IngestStatus, Origin, SinkStatus, Source};
+use crate::ingest::{self, ChangeBatch, ImportReport, IngestStatus, Origin, SinkStatus, Source};
 use crate::kafka::LakeFeed;
 use crate::lake::raw::RawResponse;
 use crate::lake::{Lake, RawZone};
@@ -53,8 +54,9 @@ pub struct Application {
     service: Arc<TrackService>,
     startup: Startup,
     ingest: Arc<IngestStatus>,
-    /// The lake, when `[lake] location` is set and its sink is on.
-    lake: Option<Lake>,
+    /// The lake, when `[lake] location` is set and its sink is on, with the
+    /// sink's subscription to the service's changes.
+    lake: Option<(Lake, Receiver<Arc<ChangeBatch>>)>,
     sink: Arc<SinkStatus>,
     listener: TcpListener,
     address: SocketAddr,
@@ -102,6 +104,9 @@ impl Application {
             Some(lake) => SinkStatus::new(lake.location()),
             None => SinkStatus::disabled(),
         });
+        // Subscribed now, not when the sink's task first runs: a start-up
+        // import happens in between, and the lake must see it.
+        let lake = lake.map(|lake| (lake, service.changes()));
         Ok(Application {
             config,
             service,
@@ -189,20 +194,21 @@ impl Application {
             shutdown.clone(),
         )?;
         let mut tasks: Vec<(&'static str, JoinHandle<()>)> = Vec::new();
-        // The sink subscribes to the service's changes before anything
-        // else writes: it misses none.
-        if let Some(lake) = &lake {
+        // The sink subscribed to the service's changes in `build`, before
+        // anything wrote: it misses none.
+        let lake = lake.map(|(lake, changes)| {
             tasks.push((
                 "the lake sink",
                 tokio::spawn(crate::lake::run_sink(
                     lake.clone(),
                     config.lake.clone(),
-                    Arc::clone(&service),
+                    changes,
                     Arc::clone(&sink),
                     shutdown.clone(),
                 )),
             ));
-        }
+            lake
+        });
         if config.kafka.brokers.is_some() {
             let feed = lake.map(|lake| LakeFeed {
                 sink: Arc::new(lake),
@@ -302,13 +308,25 @@ pub async fn import(
         tokio::task::spawn_blocking(move || ingest::read(&source, audio_features.as_ref()))
             .await
             .map_err(|e| Error::Internal(e.to_string()))??;
-    if !tracks.is_empty() {
-        report.stored = Some(service.upsert_from(tracks, Origin::Import).await?);
-    }
-    if !report.rejected.is_empty() {
-        service.report_events(Origin::Import, report.ingest_events());
-    }
+    store_read(service, tracks, &mut report, Origin::Import).await?;
     Ok(report)
+}
+
+/// Stores the tracks an import or an extract read, and tells the service's
+/// sinks (the lake's `ingest_events`) what became of every record: applied
+/// or rejected, with the reason.
+async fn store_read(
+    service: &TrackService,
+    tracks: Vec<crate::domain::Track>,
+    report: &mut ImportReport,
+    origin: Origin,
+) -> Result<()> {
+    let ids: Vec<crate::domain::TrackId> = tracks.iter().map(|t| t.id).collect();
+    if !tracks.is_empty() {
+        report.stored = Some(service.upsert_from(tracks, origin).await?);
+    }
+    service.report_events(origin, report.ingest_events(ids.iter()));
+    Ok(())
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -415,9 +433,7 @@ pub async fn extract(
         }
         track.normalise();
     }
-    if !tracks.is_empty() {
-        import.stored = Some(service.upsert_from(tracks, Origin::Extract).await?);
-    }
+    store_read(service, tracks, &mut import, Origin::Extract).await?;
     let from_api = extracted
         .feature_sources
         .values()

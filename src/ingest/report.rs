@@ -44,21 +44,32 @@ impl ImportReport {
         counts
     }
 
-    /// The rejected rows as the lake's ingest events.
-    pub fn ingest_events(&self) -> Vec<super::IngestEvent> {
+    /// The lake's ingest events of this import: one per track `applied`
+    /// (by id), then one per rejected row with its location and reason.
+    pub fn ingest_events<'a>(
+        &self,
+        applied: impl Iterator<Item = &'a crate::domain::TrackId>,
+    ) -> Vec<super::IngestEvent> {
         let at_ms = super::changes::now_ms();
-        self.rejected
-            .iter()
-            .map(|r| super::IngestEvent {
-                at_ms,
-                source: format!("{} {}", self.source, r.location),
-                outcome: super::changes::Outcome::Rejected,
-                kind: Some(r.kind.to_string()),
-                reason: Some(r.reason.clone()),
-                subject: None,
-                position: None,
-            })
-            .collect()
+        let applied = applied.map(|id| super::IngestEvent {
+            at_ms,
+            source: self.source.clone(),
+            outcome: super::changes::Outcome::Applied,
+            kind: None,
+            reason: None,
+            subject: Some(id.to_string()),
+            position: None,
+        });
+        let rejected = self.rejected.iter().map(|r| super::IngestEvent {
+            at_ms,
+            source: format!("{} {}", self.source, r.location),
+            outcome: super::changes::Outcome::Rejected,
+            kind: Some(r.kind.to_string()),
+            reason: Some(r.reason.clone()),
+            subject: None,
+            position: None,
+        });
+        applied.chain(rejected).collect()
     }
 
     pub(crate) fn reject(&mut self, location: String, error: &crate::domain::DomainError) {

@@ -60,7 +60,9 @@ pub(super) struct Subscription<'a> {
     /// Whether each batch's offsets are committed (synchronously) before
     /// the next batch is read, rather than in the background: for a
     /// handler whose output is named after a batch's first offset (the
-    /// lake), so that a replay starts exactly where a batch did.
+    /// lake), so that a replay starts exactly where a batch did; such a
+    /// consumer also never hands its handler a message this process has
+    /// applied already (see [`BatchConsumer::unseen`]).
     pub commit_each_batch: bool,
 }
 
@@ -147,6 +149,10 @@ impl<H: BatchHandler> BatchConsumer<H> {
                 () = shutdown.cancelled() => break,
                 batch = next_batch(&self.consumer, self.batch_max, self.batch_wait) => batch,
             };
+            let batch = self.unseen(batch);
+            if batch.is_empty() {
+                continue;
+            }
             let next_offsets = next_offsets(&batch);
             if !self.handler.apply(&batch, &next_offsets, &shutdown).await {
                 break;
@@ -176,6 +182,47 @@ impl<H: BatchHandler> BatchConsumer<H> {
         if spawned.is_ok() && tokio::time::timeout(CLOSE_TIMEOUT, closed).await.is_err() {
             tracing::warn!("closing the Kafka consumer takes too long; leaving it behind");
         }
+    }
+
+    /// Drops the messages a batch holds twice, and with `commit_each_batch`
+    /// those this process has already applied.
+    ///
+    /// A rebalance (a member joining or leaving, a coordinator moving)
+    /// revokes and reassigns partitions, and the client then fetches again
+    /// from the last *committed* offset: messages already fetched come a
+    /// second time, in the same batch or the next. The catalog's handlers
+    /// take a replay as a no-op, but the lake names a file after its
+    /// batch's first offset, and a batch holding a message twice would
+    /// write it twice. Offsets only grow within a partition, so a message
+    /// at or below one already seen is a replay. Only within a batch for
+    /// the catalog: across batches a topic deleted and created again also
+    /// starts its offsets over, and the catalog must not skip those.
+    fn unseen(&self, batch: Vec<OwnedMessage>) -> Vec<OwnedMessage> {
+        let mut next: BTreeMap<i32, i64> = if self.commit_each_batch {
+            self.applied.clone()
+        } else {
+            BTreeMap::new()
+        };
+        let before = batch.len();
+        let fresh: Vec<OwnedMessage> = batch
+            .into_iter()
+            .filter(|m| {
+                let floor = next.entry(m.partition()).or_insert(0);
+                let keep = m.offset() >= *floor;
+                if keep {
+                    *floor = m.offset() + 1;
+                }
+                keep
+            })
+            .collect();
+        if fresh.len() < before {
+            tracing::debug!(
+                topic = self.topic.as_str(),
+                replayed = before - fresh.len(),
+                "dropped messages fetched again after a rebalance"
+            );
+        }
+        fresh
     }
 
     /// Marks offsets as applied, for the client's next automatic commit.

@@ -4,7 +4,7 @@
 //! [`ChangeSink`] before its offset is committed.
 //!
 //! This is what makes the lake complete however the server stops: the
-//! offsets of the lake's group (`<group_id>.lake`) advance only past
+//! offsets of the lake's groups (`<group_id>.lake`, `<group_id>.lake.interactions`) advance only past
 //! messages whose files exist. A replay after a crash starts at the
 //! committed offset, and each file is named after its partition and first
 //! offset, so the replay rewrites the same files instead of adding

@@ -170,8 +170,10 @@ fn consumers(
     Ok((tracks, interactions))
 }
 
-/// The lake's consumers of both topics, in the group `<group_id>.lake`,
-/// batching as the lake wants files (see `lake.rs`).
+/// The lake's consumers of both topics, in the groups `<group_id>.lake` and
+/// `<group_id>.lake.interactions`, batching as the lake wants files (see
+/// `lake.rs`). One group per topic, as for the catalog's consumers: in a
+/// shared group, every join of either consumer would rebalance both.
 fn lake_consumers(
     settings: &KafkaSettings,
     status: &Arc<IngestStatus>,
@@ -182,8 +184,7 @@ fn lake_consumers(
         batch_wait_ms: feed.wait_ms,
         ..settings.clone()
     };
-    let group = format!("{}.lake", settings.group_id);
-    let consumer = |topic: &str, client_id: &str, kind: Feed| {
+    let consumer = |topic: &str, group: String, client_id: &str, kind: Feed| {
         BatchConsumer::new(
             &batching,
             Subscription {
@@ -202,9 +203,15 @@ fn lake_consumers(
         )
     };
     Ok((
-        consumer(&settings.topic, "timbre-lake", Feed::Tracks)?,
+        consumer(
+            &settings.topic,
+            format!("{}.lake", settings.group_id),
+            "timbre-lake",
+            Feed::Tracks,
+        )?,
         consumer(
             &settings.interactions_topic,
+            format!("{}.lake.interactions", settings.group_id),
             "timbre-lake-interactions",
             Feed::Interactions,
         )?,

@@ -103,7 +103,13 @@ impl Lake {
                 location: location.to_string(),
             })
         } else {
-            std::fs::create_dir_all(location).map_err(|e| bad(e.to_string()))?;
+            // Every table's directory, even before its first file: Spark's
+            // `MSCK REPAIR TABLE` (and `spark.read.parquet`) fail on a
+            // location that does not exist, DuckDB's globs do not.
+            for table in tables::all() {
+                std::fs::create_dir_all(std::path::Path::new(location).join(table.prefix()))
+                    .map_err(|e| bad(e.to_string()))?;
+            }
             let store = object_store::local::LocalFileSystem::new_with_prefix(location)
                 .map_err(|e| bad(e.to_string()))?;
             Ok(Lake {

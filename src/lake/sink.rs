@@ -18,12 +18,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::Receiver;
 use tokio_util::sync::CancellationToken;
 
 use super::Lake;
 use crate::config::LakeSettings;
 use crate::ingest::{ChangeBatch, ChangeSink, Origin, SinkStatus};
-use crate::service::TrackService;
 
 /// Longest wait between two attempts while the lake is unreachable.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -80,17 +80,18 @@ impl Pending {
     }
 }
 
-/// Runs the sink until `shutdown`, then writes what is pending (for at most
+/// Runs the sink over `changes` (the service's, subscribed to before the
+/// first write it must see: a start-up import comes before this task runs)
+/// until `shutdown`, then writes what is pending (for at most
 /// [`LAST_WRITE`]).
 pub async fn run_sink(
     lake: Lake,
     settings: LakeSettings,
-    service: Arc<TrackService>,
+    mut changes: Receiver<Arc<ChangeBatch>>,
     status: Arc<SinkStatus>,
     shutdown: CancellationToken,
 ) {
     tracing::info!(location = lake.location(), "keeping the lake current");
-    let mut changes = service.changes();
     let mut pending = Pending {
         batches: BTreeMap::new(),
     };

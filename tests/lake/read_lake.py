@@ -76,7 +76,20 @@ def duckdb_main(root, view_sql):
             # export, say. The view only needs the columns it reads.
             con.execute(f"CREATE TABLE {table} AS SELECT * FROM ({empty(table)}) WHERE false")
     con.execute(view_sql)
-    return collect(lambda q: con.execute(q).fetchall(), GENRES_DUCKDB)
+    out = collect(lambda q: con.execute(q).fetchall(), GENRES_DUCKDB)
+    if has_files(root, "track_changes"):
+        # Where a change was written twice, which files hold it: what a
+        # failing test needs to say.
+        glob = os.path.join(files(root, "track_changes"), "**", "*.parquet")
+        twice = con.execute(
+            "SELECT kafka_partition, kafka_offset, list(filename ORDER BY filename) "
+            f"FROM read_parquet('{glob}', filename = true) WHERE kafka_offset IS NOT NULL "
+            "GROUP BY ALL HAVING count(*) > 1 ORDER BY ALL LIMIT 5"
+        ).fetchall()
+        out["written_twice"] = [
+            [p, o, [os.path.relpath(f, files(root, "track_changes")) for f in names]] for p, o, names in twice
+        ]
+    return out
 
 
 def empty(table):
