@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use timbre::application::{self, Application};
 use timbre::cli::{
-    Cli, Command, ExportArgs, ExtractArgs, Flags, HealthArgs, ImportArgs, ProduceArgs, SchemaArgs,
+    Cli, Command, CommonFlags, ExportArgs, ExtractArgs, Flags, HealthArgs, ImportArgs, LakeFlags,
+    ProduceArgs, SchemaArgs,
 };
 use timbre::config::{Config, LogFormat};
 use timbre::ingest::Source;
@@ -36,20 +37,30 @@ async fn main() -> ExitCode {
     }
 }
 
+/// The configuration of a command that writes to the lake (`export`,
+/// `extract`), with logging started as it says.
+fn lake_config(
+    file: Option<&std::path::Path>,
+    common: CommonFlags,
+    lake: LakeFlags,
+) -> anyhow::Result<Config> {
+    let config = Config::load(
+        file,
+        Flags {
+            common,
+            lake,
+            ..Flags::default()
+        },
+    )?;
+    init_logging(config.log_format);
+    Ok(config)
+}
+
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Schema(args) => schema(cli.config.as_deref(), args),
         Command::Export(ExportArgs { common, lake }) => {
-            let config = Config::load(
-                cli.config.as_deref(),
-                Flags {
-                    common,
-                    lake,
-                    ..Flags::default()
-                },
-            )?;
-            init_logging(config.log_format);
-            export(config).await
+            export(lake_config(cli.config.as_deref(), common, lake)?).await
         }
         Command::Extract(ExtractArgs {
             common,
@@ -57,19 +68,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             targets,
             features_url,
         }) => {
-            let mut config = Config::load(
-                cli.config.as_deref(),
-                Flags {
-                    common,
-                    lake,
-                    ..Flags::default()
-                },
-            )?;
+            let mut config = lake_config(cli.config.as_deref(), common, lake)?;
             if features_url.is_some() {
                 config.spotify.features_url = features_url;
                 config.validate()?;
             }
-            init_logging(config.log_format);
             extract(config, targets).await
         }
         Command::Health(args) => health(args).await,

@@ -157,8 +157,7 @@ async fn duckdb_and_spark_read_the_state_graphql_reports() {
         "{duck}"
     );
     assert_eq!(
-        duck["events"]["applied"],
-        report.tracks as u64,
+        duck["events"]["applied"], report.tracks as u64,
         "an applied event per imported track: {duck}"
     );
     assert!(duck["memberships"].as_u64().unwrap() >= report.tracks as u64);

@@ -12,55 +12,60 @@ use crate::server_process::installed;
 /// named by `python_var`; `None` outside CI when the tools are missing.
 pub async fn read_lake(python_var: &str, engine: &str, root: &Path, sql: &str) -> Option<Value> {
     let python = installed(python_var, "the lake's Python tools")?;
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/lake/read_lake.py");
     let sql_file = root.with_extension(format!("{engine}.sql"));
     std::fs::write(&sql_file, sql).expect("SQL written");
-    let root = root.to_path_buf();
-    let engine = engine.to_string();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new(python)
-            .arg(script)
-            .arg(&engine)
-            .arg(&root)
-            .arg(&sql_file)
-            .env("TMPDIR", root.parent().unwrap_or(&root))
-            .output()
-            .expect("python runs")
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "read_lake.py failed: {stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let args = vec![
+        engine.to_string(),
+        root.to_string_lossy().into_owned(),
+        sql_file.to_string_lossy().into_owned(),
+    ];
+    // Spark's scratch files go beside the lake, in the test's directory.
+    let tmp = root.parent().unwrap_or(root).to_path_buf();
+    let stdout = run_python(python, "read_lake.py", args, Some(tmp)).await;
     let last = stdout.lines().last().unwrap_or_default();
     Some(serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {stdout}")))
 }
 
-/// Runs `tests/lake/s3.py COMMAND ARGS…` (boto3 against the test S3
-/// server) and returns its JSON output.
+/// Runs `tests/lake/s3.py ENDPOINT COMMAND ARGS…` (boto3 against the test
+/// S3 server) and returns its JSON output.
 pub async fn s3(endpoint: &str, args: &[&str]) -> Option<Value> {
     let python = installed("TIMBRE_LAKE_PYTHON", "the lake's Python tools")?;
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/lake/s3.py");
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    let endpoint = endpoint.to_string();
+    let args = std::iter::once(endpoint)
+        .chain(args.iter().copied())
+        .map(str::to_string)
+        .collect();
+    let stdout = run_python(python, "s3.py", args, None).await;
+    Some(serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}")))
+}
+
+/// Runs `tests/lake/<script>` with `python` off the async runtime, asserts
+/// that it succeeded, and returns its standard output.
+async fn run_python(
+    python: PathBuf,
+    script: &str,
+    args: Vec<String>,
+    tmp: Option<PathBuf>,
+) -> String {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/lake")
+        .join(script);
+    let name = script.display().to_string();
     let output = tokio::task::spawn_blocking(move || {
-        Command::new(python)
-            .arg(script)
-            .arg(endpoint)
-            .args(args)
-            .output()
-            .expect("python runs")
+        let mut command = Command::new(python);
+        command.arg(&script).args(args);
+        if let Some(tmp) = tmp {
+            command.env("TMPDIR", tmp);
+        }
+        command.output().expect("python runs")
     })
     .await
     .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
-        "s3.py failed: {stdout}\n{}",
+        "{} failed: {stdout}\n{}",
+        name,
         String::from_utf8_lossy(&output.stderr)
     );
-    Some(serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}")))
+    stdout
 }
