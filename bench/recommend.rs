@@ -274,6 +274,7 @@ async fn main() -> anyhow::Result<()> {
     // Imports leave the graph to a background catch-up: let it finish, so
     // that searches walk the whole graph and nothing competes for the CPU.
     service.flush_graph().await;
+    let jobs = timbre::service::jobs::Jobs::for_service(&service, vec![], Default::default());
     let schema = api::schema(
         service,
         Arc::new(IngestStatus::disabled()),
@@ -284,6 +285,7 @@ async fn main() -> anyhow::Result<()> {
             shutdown: Shutdown(tokio_util::sync::CancellationToken::new()),
             // As the HTTP endpoint serves it: without extensions.
             checks: Checks::ByCaller,
+            jobs,
         },
     );
     let requests: Vec<(&str, MakeRequest)> = vec![

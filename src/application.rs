@@ -14,17 +14,17 @@
 //!   configured, with the lake's own consumers when a lake is;
 //! - the lake sink ([`crate::lake::run_sink`]), when `[lake] location` is
 //!   set: imports' and the API's changes in micro-batches;
+//! - the analytics job runner ([`crate::service::jobs`]), with the embedded
+//!   engine and, when `[jobs] spark` is set, Spark ([`crate::spark`]); at
+//!   build it marks the jobs a previous run left unfinished interrupted;
 //! - the graph catch-ups, which the service starts on a background thread
 //!   as writes arrive.
 //!
 //! Shutdown (SIGINT, SIGTERM, or the token from [`Application::shutdown`])
 //! goes: the HTTP server stops accepting and finishes requests in flight,
-//! subscriptions end; the consumers finish their batch and commit; then the
-//! index snapshot records the final state.
-//!
-//! New background parts (a job runner, schedules) are started in
-//! [`Application::run_until_stopped`] beside the others and stopped in the
-//! same order.
+//! subscriptions end; running jobs stop and are recorded interrupted; the
+//! consumers finish their batch and commit; then the index snapshot records
+//! the final state.
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -40,7 +40,9 @@ use crate::ingest::{self, ChangeBatch, ImportReport, IngestStatus, Origin, SinkS
 use crate::kafka::LakeFeed;
 use crate::lake::raw::RawResponse;
 use crate::lake::{Lake, RawZone};
+use crate::service::jobs::{Engine, Jobs};
 use crate::service::{ServiceOptions, Startup, TrackService};
+use crate::spark::SparkEngine;
 use crate::spotify::{Client, Extracted, FeatureSource, SpotifyError, Target};
 use crate::store::{EmbeddedStore, MongoStore, TrackStore};
 
@@ -58,6 +60,7 @@ pub struct Application {
     /// sink's subscription to the service's changes.
     lake: Option<(Lake, Receiver<Arc<ChangeBatch>>)>,
     sink: Arc<SinkStatus>,
+    jobs: Arc<Jobs>,
     listener: TcpListener,
     address: SocketAddr,
     shutdown: CancellationToken,
@@ -104,6 +107,10 @@ impl Application {
             Some(lake) => SinkStatus::new(lake.location()),
             None => SinkStatus::disabled(),
         });
+        let jobs = job_runner(&config, &service)?;
+        if let Err(e) = jobs.recover().await {
+            tracing::warn!(error = %e, "cannot mark the jobs the last run left as interrupted");
+        }
         // Subscribed now, not when the sink's task first runs: a start-up
         // import happens in between, and the lake must see it.
         let lake = lake.map(|lake| (lake, service.changes()));
@@ -114,6 +121,7 @@ impl Application {
             ingest,
             lake,
             sink,
+            jobs,
             listener,
             address,
             shutdown: CancellationToken::new(),
@@ -143,6 +151,11 @@ impl Application {
     /// The streaming ingest's status (disabled without Kafka).
     pub fn ingest_status(&self) -> &Arc<IngestStatus> {
         &self.ingest
+    }
+
+    /// The analytics job runner.
+    pub fn jobs(&self) -> &Arc<Jobs> {
+        &self.jobs
     }
 
     /// The lake sink's status (disabled without a lake).
@@ -180,6 +193,7 @@ impl Application {
             ingest,
             lake,
             sink,
+            jobs,
             listener,
             shutdown,
             ..
@@ -191,6 +205,7 @@ impl Application {
             Arc::clone(&service),
             Arc::clone(&ingest),
             Arc::clone(&sink),
+            Arc::clone(&jobs),
             shutdown.clone(),
         )?;
         let mut tasks: Vec<(&'static str, JoinHandle<()>)> = Vec::new();
@@ -243,8 +258,10 @@ impl Application {
         stopper.abort();
         // One shutdown for all: HTTP has drained; the background tasks
         // finish their work (the consumers their batch and commit); then
-        // the snapshot records the final index.
+        // the snapshot records the final index. Running jobs end
+        // `interrupted`, recorded as such.
         shutdown.cancel();
+        jobs.shutdown().await;
         for (name, task) in tasks {
             tracing::info!("stopping {name}");
             if tokio::time::timeout(TASK_STOP_TIMEOUT, task).await.is_err() {
@@ -327,6 +344,24 @@ async fn store_read(
     }
     service.report_events(origin, report.ingest_events(ids.iter()));
     Ok(())
+}
+
+/// The job runner: the embedded engine, and Spark when `[jobs] spark` is
+/// set (reading the lake through the lake's own table definitions).
+///
+/// # Errors
+/// A Spark URL that cannot be used.
+fn job_runner(config: &Config, service: &Arc<TrackService>) -> anyhow::Result<Arc<Jobs>> {
+    let mut engines: Vec<Arc<dyn Engine>> = Vec::new();
+    if let Some(url) = &config.jobs.spark {
+        let views = crate::lake::spark_session_views(&config.spark_lake());
+        engines.push(Arc::new(SparkEngine::new(
+            url,
+            views,
+            config.spark_results(),
+        )?));
+    }
+    Ok(Jobs::for_service(service, engines, config.jobs.clone()))
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -21,6 +21,12 @@ pub enum Error {
     /// No track of the catalog belongs to a playlist with this id.
     #[error("no playlist with id {0:?}")]
     PlaylistNotFound(String),
+    /// No job has this id.
+    #[error("no job with id {0:?}")]
+    JobNotFound(String),
+    /// The job queue is full.
+    #[error("{0}")]
+    TooManyJobs(String),
     /// The request's input is invalid; the message says why.
     #[error(transparent)]
     Invalid(#[from] DomainError),

@@ -31,8 +31,10 @@
 //!   [`http`] (actix-web routes mounting the schema, GraphiQL, probes,
 //!   metrics), [`kafka`] (the topics' consumers, dead letters, the
 //!   producer), [`lake`] (Parquet on a directory or S3, the schema catalog,
-//!   the sink, `timbre export`) and [`spotify`] (the Web API client behind
-//!   `timbre extract`). They never import each other, except that HTTP
+//!   the sink, `timbre export`), [`spotify`] (the Web API client behind
+//!   `timbre extract`) and [`spark`] (analytics jobs on Spark through Spark
+//!   Connect, an engine of the service's job runner). They never import
+//!   each other, except that HTTP
 //!   mounts the GraphQL schema; the Kafka adapter writes to the lake only
 //!   through the [`ingest::ChangeSink`] port.
 //! - [`application`]: [`application::Application`] builds every part from
@@ -62,5 +64,6 @@ pub mod ingest;
 pub mod kafka;
 pub mod lake;
 pub mod service;
+pub mod spark;
 pub mod spotify;
 pub mod store;

@@ -110,7 +110,7 @@ pub struct FeatureSummary {
 }
 
 impl FeatureSummary {
-    fn new(feature: Feature, s: Summary) -> Self {
+    pub(super) fn new(feature: Feature, s: Summary) -> Self {
         FeatureSummary {
             feature: feature.into(),
             unit: feature.unit(),

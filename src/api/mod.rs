@@ -8,6 +8,7 @@ mod features;
 mod genre;
 mod ingest;
 mod inputs;
+pub mod jobs;
 mod listener;
 mod loader;
 mod mutation;
@@ -27,6 +28,7 @@ use async_graphql::{Context, Schema};
 
 use crate::config::Limits;
 use crate::ingest::IngestStatus;
+use crate::service::jobs::Jobs;
 use crate::service::TrackService;
 
 pub use loader::TrackLoader;
@@ -34,13 +36,18 @@ pub use loader::TrackLoader;
 /// The mutation root: catalog writes and listeners' interactions; every
 /// mutation needs an API key.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct MutationRoot(mutation::CatalogMutation, listener::ListenerMutation);
+pub struct MutationRoot(
+    mutation::CatalogMutation,
+    listener::ListenerMutation,
+    jobs::JobMutation,
+);
 /// The query root: the catalog's queries and the recommendations.
 #[derive(async_graphql::MergedObject, Default)]
 pub struct QueryRoot(
     query::CatalogQuery,
     recommend::RecommendQueries,
     listener::ListenerQuery,
+    jobs::JobQuery,
 );
 
 pub use extension::DocumentRules;
@@ -62,6 +69,8 @@ pub struct SchemaOptions {
     pub shutdown: Shutdown,
     /// Who runs persisted queries, the document rules and error coding.
     pub checks: Checks,
+    /// The analytics job runner.
+    pub jobs: Arc<Jobs>,
 }
 
 /// Where the work around execution happens: persisted queries, the
@@ -95,6 +104,7 @@ pub fn schema(
     .data(ingest)
     .data(limits)
     .data(options.shutdown)
+    .data(options.jobs)
     .limit_depth(limits.max_depth)
     .limit_complexity(limits.max_complexity);
     if !options.introspection {

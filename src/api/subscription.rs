@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::error::invalid;
 use super::ingest::IngestStatusObject;
+use super::jobs::JobObject;
 use super::track::TrackObject;
 use crate::service::CatalogEvent;
 
@@ -101,5 +102,41 @@ impl SubscriptionRoot {
         Ok(ticks
             .map(move |()| IngestStatusObject::from(status.snapshot()))
             .take_until(shutdown(ctx).cancelled_owned()))
+    }
+
+    /// Every change of a job's state (queued, running, finished), from
+    /// now on; with `id`, only that job's, ending once it is final.
+    async fn job_updated(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+    ) -> impl Stream<Item = JobObject> {
+        let receiver = super::jobs::jobs(ctx).updates();
+        let updates = stream::unfold(receiver, |mut rx| async move {
+            loop {
+                match rx.recv().await {
+                    Ok(job) => return Some((job, rx)),
+                    Err(RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "a job subscriber fell behind and skipped updates");
+                    }
+                    Err(RecvError::Closed) => return None,
+                }
+            }
+        });
+        let wanted = id.map(|id| id.0);
+        let mut ended = false;
+        updates
+            .filter(move |job| {
+                let keep = wanted.as_ref().is_none_or(|id| *id == job.id);
+                async move { keep }
+            })
+            .take_while(move |job| {
+                // With an id: the final update is the last one sent.
+                let go_on = !ended;
+                ended |= job.state.is_final();
+                async move { go_on }
+            })
+            .map(JobObject)
+            .take_until(shutdown(ctx).cancelled_owned())
     }
 }

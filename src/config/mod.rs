@@ -20,6 +20,7 @@ use timbre_index::IndexParams;
 
 pub(crate) mod auth;
 mod http;
+mod jobs;
 mod kafka;
 mod lake;
 mod limits;
@@ -29,6 +30,7 @@ mod spotify;
 
 pub use auth::{ApiKey, AuthSettings, Role};
 pub use http::{HttpSettings, RateLimit};
+pub use jobs::JobSettings;
 pub use kafka::KafkaSettings;
 pub use lake::LakeSettings;
 pub use limits::Limits;
@@ -69,6 +71,8 @@ pub struct Config {
     pub recommend: RecommendSettings,
     /// The open data lake (Parquet, local or S3).
     pub lake: LakeSettings,
+    /// Analytics jobs and the Spark cluster.
+    pub jobs: JobSettings,
     /// The Spotify Web API, for `timbre extract`.
     pub spotify: SpotifySettings,
 }
@@ -99,6 +103,7 @@ impl Default for Config {
             kafka: KafkaSettings::default(),
             recommend: RecommendSettings::default(),
             lake: LakeSettings::default(),
+            jobs: JobSettings::default(),
             spotify: SpotifySettings::default(),
         }
     }
@@ -181,6 +186,7 @@ impl Config {
             .map_err(|e| ConfigError(e.to_string()))?;
         self.kafka.validate().map_err(ConfigError)?;
         self.lake.validate().map_err(ConfigError)?;
+        self.jobs.validate().map_err(ConfigError)?;
         self.spotify.validate().map_err(ConfigError)?;
         if !(0.0..=1.0).contains(&self.recommend.blend_weight) {
             return Err(ConfigError(format!(
@@ -202,6 +208,24 @@ impl Config {
             .location
             .clone()
             .unwrap_or_else(|| self.data_dir.join("lake").to_string_lossy().into_owned())
+    }
+
+    /// The lake as the Spark cluster reads it: `[jobs] spark_lake`, else
+    /// [`Self::lake_location`].
+    pub fn spark_lake(&self) -> String {
+        self.jobs
+            .spark_lake
+            .clone()
+            .unwrap_or_else(|| self.lake_location())
+    }
+
+    /// Where Spark leaves job results: `[jobs] spark_results`, else
+    /// `<data_dir>/spark-results`.
+    pub fn spark_results(&self) -> PathBuf {
+        self.jobs
+            .spark_results
+            .clone()
+            .map_or_else(|| self.data_dir.join("spark-results"), PathBuf::from)
     }
 }
 

@@ -8,6 +8,7 @@ pub mod feature;
 pub mod feature_space;
 pub mod filter;
 pub mod genre;
+pub mod job;
 pub mod listener;
 pub mod recommend;
 mod release_date;
@@ -20,6 +21,9 @@ pub use feature::{AudioFeatures, Feature, FeatureKind, FeatureValues, RawFeature
 pub use feature_space::{Explanation, FeatureComparison, FeatureSpace};
 pub use filter::TrackFilter;
 pub use genre::{GenreLevel, GenreProfile, Summary, TrendQuery, YearTrend};
+pub use job::{
+    EngineKind, JobFailure, JobFilter, JobKind, JobParams, JobRecord, JobResult, JobState,
+};
 pub use listener::{Interaction, InteractionKind, Leaning, ListenerProfile, TrackSignal, UserId};
 pub use recommend::{RecommendQuery, Seeds};
 pub use track::{Album, Playlist, ReleaseDate, Track, TrackFields, TrackId, TrackParts};

@@ -1,10 +1,12 @@
 //! HTTP: the GraphQL endpoint, GraphiQL and the health probes, mounted on
 //! actix-web. A thin shell: it moves requests into the GraphQL schema
 //! ([`crate::api`], the one adapter it builds on: HTTP is GraphQL's
-//! transport) and answers out of it; probes and metrics read the service.
+//! transport) and answers out of it; probes and metrics read the service,
+//! and `/api/v1/jobs` calls the service's job runner.
 
 mod document_cache;
 mod graphql_http;
+mod jobs;
 mod metrics;
 mod middleware;
 mod persisted;

@@ -1,7 +1,8 @@
 //! Routes: `/graphql` (POST; GET for queries; WebSocket upgrades for
 //! subscriptions; GraphiQL for browsers), `/healthz` (the process is up),
 //! `/readyz` (it can serve; the store, the Kafka broker and the lake answer,
-//! or the server says it is degraded) and `/metrics` (Prometheus).
+//! or the server says it is degraded), `/metrics` (Prometheus) and the
+//! jobs' HTTP/JSON routes (`jobs.rs`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -63,7 +64,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .route("/healthz", web::get().to(healthz))
     .route("/readyz", web::get().to(readyz))
-    .route("/metrics", web::get().to(metrics));
+    .route("/metrics", web::get().to(metrics))
+    .configure(super::jobs::configure);
 }
 
 fn header_str<'a>(headers: &'a header::HeaderMap, name: &header::HeaderName) -> Option<&'a str> {
@@ -80,7 +82,7 @@ fn is_websocket(ctx: &guard::GuardContext<'_>) -> bool {
 }
 
 /// A refusal as an HTTP response, in the negotiated media type.
-fn refuse(refusal: &Refusal, media: MediaType) -> HttpResponse {
+pub(super) fn refuse(refusal: &Refusal, media: MediaType) -> HttpResponse {
     reply(
         refusal.status,
         media,
@@ -174,7 +176,7 @@ fn too_many(wait: Duration, media: MediaType) -> HttpResponse {
 
 /// The checks every GraphQL request passes before its parameters are read:
 /// a media type we can answer in, a valid key if any, the rate limit.
-fn admit(
+pub(super) fn admit(
     request: &HttpRequest,
     endpoint: &Endpoint,
 ) -> Result<(MediaType, Caller), Box<HttpResponse>> {

@@ -19,6 +19,7 @@ use crate::api::{self, Checks, DocumentRules, SchemaOptions, Shutdown};
 use crate::auth::Keyring;
 use crate::config::Config;
 use crate::ingest::{IngestStatus, SinkStatus};
+use crate::service::jobs::Jobs;
 use crate::service::TrackService;
 
 /// The HTTP server on `listener`, not yet running. `shutdown` ends open
@@ -34,6 +35,7 @@ pub fn server(
     service: Arc<TrackService>,
     ingest: Arc<IngestStatus>,
     lake: Arc<SinkStatus>,
+    jobs: Arc<Jobs>,
     shutdown: CancellationToken,
 ) -> std::io::Result<actix_web::dev::Server> {
     // One store of persisted queries for both transports.
@@ -49,6 +51,7 @@ pub fn server(
                 persisted: persisted.clone(),
                 shutdown: Shutdown(shutdown.clone()),
                 checks,
+                jobs: Arc::clone(&jobs),
             },
         )
     };
@@ -88,6 +91,7 @@ pub fn server(
             .app_data(web::Data::new(Arc::clone(&service)))
             .app_data(web::Data::new(Arc::clone(&ingest)))
             .app_data(web::Data::new(Arc::clone(&lake)))
+            .app_data(web::Data::new(Arc::clone(&jobs)))
             .app_data(web::Data::new(graphiql))
             .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
             .wrap(from_fn(observe))

@@ -228,6 +228,23 @@ pub fn catalog() -> Vec<(String, String)> {
         .collect()
 }
 
+/// The statements that make every table, and `tracks_current`, temporary
+/// views of one Spark session over the lake at `root` (as the Spark
+/// cluster reads it): what timbre's Spark jobs run before their query.
+pub fn spark_session_views(root: &str) -> Vec<String> {
+    let mut views: Vec<String> = tables::all()
+        .iter()
+        .map(|t| t.spark_temp_view(root))
+        .collect();
+    let current = tables::current_tracks_view().replacen(
+        "CREATE OR REPLACE VIEW",
+        "CREATE OR REPLACE TEMPORARY VIEW",
+        1,
+    );
+    views.push(current.trim_end().trim_end_matches(';').to_string());
+    views
+}
+
 /// The DDL of every table and the `tracks_current` view, for Athena/Glue
 /// (`spark = false`) or Spark, over the lake at `root`.
 pub fn ddl(root: &str, spark: bool) -> String {

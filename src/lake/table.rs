@@ -163,6 +163,22 @@ impl Table {
         )
     }
 
+    /// `CREATE OR REPLACE TEMPORARY VIEW … USING parquet` for one Spark
+    /// session over the lake at `root`: no catalog needed, no
+    /// `MSCK REPAIR` (partitions are found when the view is read), and a
+    /// table with no file yet is an empty view, not an error. What timbre's
+    /// Spark jobs run before their query.
+    pub fn spark_temp_view(&self, root: &str) -> String {
+        format!(
+            "CREATE OR REPLACE TEMPORARY VIEW {name} (\n{columns},\n  {part} STRING\n)\nUSING parquet\nOPTIONS (path '{root}/{prefix}/')",
+            name = self.name,
+            columns = self.column_list(),
+            part = self.partition.0,
+            root = root.trim_end_matches('/'),
+            prefix = self.prefix(),
+        )
+    }
+
     fn column_list(&self) -> String {
         self.columns
             .iter()

@@ -18,10 +18,12 @@
 //! - `writes`: upserts, deletes and listeners' interactions;
 //! - `health`: the store's health and the circuit breaker that keeps a dead
 //!   store from costing queries a time-out;
-//! - `graph`: background graph catch-ups and index snapshots.
+//! - `graph`: background graph catch-ups and index snapshots;
+//! - `jobs`: analytics jobs, their runner and the embedded engine.
 
 mod graph;
 mod health;
+pub mod jobs;
 mod open;
 mod queries;
 mod writes;

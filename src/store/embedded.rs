@@ -12,13 +12,16 @@ use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 
 use super::{Result, StoreError, TrackStore, UpsertStats};
-use crate::domain::{ListenerProfile, Track, TrackId, TrackSignal, UserId};
+use crate::domain::{JobFilter, JobRecord, ListenerProfile, Track, TrackId, TrackSignal, UserId};
 
 /// Track id → track as JSON.
 const TRACKS: TableDefinition<&str, &[u8]> = TableDefinition::new("tracks");
 
 /// (user id, track id) → the listener's [`TrackSignal`] as JSON.
 const SIGNALS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("signals");
+
+/// Job id → the job's record as JSON (ids sort by creation time).
+const JOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("jobs");
 
 /// File name of the database inside the data directory.
 pub const FILE_NAME: &str = "tracks.redb";
@@ -65,6 +68,7 @@ impl EmbeddedStore {
         let txn = db.begin_write().map_err(backend)?;
         txn.open_table(TRACKS).map_err(backend)?;
         txn.open_table(SIGNALS).map_err(backend)?;
+        txn.open_table(JOBS).map_err(backend)?;
         txn.commit().map_err(backend)?;
         Ok(EmbeddedStore {
             db: Arc::new(db),
@@ -226,6 +230,58 @@ impl TrackStore for EmbeddedStore {
         .await
     }
 
+    async fn put_job(&self, job: &JobRecord) -> Result<()> {
+        let json = serde_json::to_vec(job)
+            .map_err(|e| StoreError::Backend(format!("encoding a job: {e}")))?;
+        let id = job.id.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            txn.open_table(JOBS)
+                .map_err(backend)?
+                .insert(id.as_str(), json.as_slice())
+                .map_err(backend)?;
+            txn.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn job(&self, id: &str) -> Result<Option<JobRecord>> {
+        let id = id.to_string();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let table = txn.open_table(JOBS).map_err(backend)?;
+            let found = table.get(id.as_str()).map_err(backend)?;
+            found.map(|v| decode_job(&id, v.value())).transpose()
+        })
+        .await
+    }
+
+    async fn jobs(&self, filter: &JobFilter, limit: usize) -> Result<Vec<JobRecord>> {
+        let filter = filter.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let table = txn.open_table(JOBS).map_err(backend)?;
+            let range = match &filter.before {
+                Some(b) => table.range::<&str>(..b.as_str()),
+                None => table.range::<&str>(..),
+            }
+            .map_err(backend)?;
+            let mut found = Vec::new();
+            for entry in range.rev() {
+                let (key, value) = entry.map_err(backend)?;
+                let job = decode_job(key.value(), value.value())?;
+                if filter.matches(&job) {
+                    found.push(job);
+                    if found.len() == limit {
+                        break;
+                    }
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
     async fn profile(&self, user: &UserId) -> Result<ListenerProfile> {
         let user = user.clone();
         self.blocking(move |db| {
@@ -250,6 +306,13 @@ impl TrackStore for EmbeddedStore {
         })
         .await
     }
+}
+
+fn decode_job(id: &str, bytes: &[u8]) -> Result<JobRecord> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        id: format!("job {id}"),
+        reason: e.to_string(),
+    })
 }
 
 fn decode_signal(user: &UserId, bytes: &[u8]) -> Result<TrackSignal> {

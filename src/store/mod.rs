@@ -10,8 +10,8 @@ mod mongo_analytics;
 use async_trait::async_trait;
 
 use crate::domain::{
-    GenreLevel, GenreProfile, ListenerProfile, Track, TrackId, TrackSignal, TrendQuery, UserId,
-    YearTrend,
+    GenreLevel, GenreProfile, JobFilter, JobRecord, ListenerProfile, Track, TrackId, TrackSignal,
+    TrendQuery, UserId, YearTrend,
 };
 
 pub use embedded::EmbeddedStore;
@@ -82,6 +82,15 @@ pub trait TrackStore: Send + Sync + 'static {
 
     /// Everything one listener did, by track (empty for an unknown user).
     async fn profile(&self, user: &UserId) -> Result<ListenerProfile>;
+
+    /// Stores a job's record, replacing the one with its id.
+    async fn put_job(&self, job: &JobRecord) -> Result<()>;
+
+    /// The job with this id, if any.
+    async fn job(&self, id: &str) -> Result<Option<JobRecord>>;
+
+    /// Up to `limit` jobs matching `filter`, newest first.
+    async fn jobs(&self, filter: &JobFilter, limit: usize) -> Result<Vec<JobRecord>>;
 
     /// Whether track metadata should be read from the store (the system of
     /// record) rather than from the in-memory catalog. The embedded store

@@ -21,8 +21,8 @@ use mongodb::{Client, Collection, Database, IndexModel};
 use super::{Result, StoreError, TrackStore, UpsertStats};
 use crate::config::redact;
 use crate::domain::{
-    GenreLevel, GenreProfile, ListenerProfile, Track, TrackFields, TrackId, TrackSignal,
-    TrendQuery, UserId, YearTrend,
+    GenreLevel, GenreProfile, JobFilter, JobRecord, ListenerProfile, Track, TrackFields, TrackId,
+    TrackSignal, TrendQuery, UserId, YearTrend,
 };
 
 /// Name of the collection holding tracks.
@@ -31,6 +31,10 @@ pub const COLLECTION: &str = "tracks";
 /// Name of the collection holding listeners' signals: one document per
 /// listener and track, `_id` = "user track" (user ids hold no spaces).
 pub const SIGNALS: &str = "signals";
+
+/// Name of the collection holding analytics jobs: one document per job,
+/// `_id` = the job id.
+pub const JOBS: &str = "jobs";
 
 /// Statements per `update` command: well under MongoDB's 100,000 limit and
 /// its 16 MiB message size for tracks of a few hundred bytes.
@@ -42,6 +46,7 @@ pub struct MongoStore {
     db: Database,
     tracks: Collection<Document>,
     signals: Collection<Document>,
+    jobs: Collection<Document>,
 }
 
 impl MongoStore {
@@ -73,6 +78,7 @@ impl MongoStore {
         let store = MongoStore {
             tracks: db.collection(COLLECTION),
             signals: db.collection(SIGNALS),
+            jobs: db.collection(JOBS),
             db,
         };
         store.ensure_indexes().await?;
@@ -141,6 +147,14 @@ fn from_document(doc: Document) -> Result<Track> {
     let id = doc.get_str("_id").unwrap_or("?").to_string();
     bson::from_document(doc).map_err(|e| StoreError::Corrupt {
         id,
+        reason: e.to_string(),
+    })
+}
+
+fn decode_job(doc: Document) -> Result<JobRecord> {
+    let id = doc.get_str("_id").unwrap_or("?").to_string();
+    bson::from_document(doc).map_err(|e| StoreError::Corrupt {
+        id: format!("job {id}"),
         reason: e.to_string(),
     })
 }
@@ -319,6 +333,55 @@ impl TrackStore for MongoStore {
             );
         }
         Ok(profile)
+    }
+
+    async fn put_job(&self, job: &JobRecord) -> Result<()> {
+        let mut doc = bson::to_document(job)
+            .map_err(|e| StoreError::Backend(format!("encoding job {}: {e}", job.id)))?;
+        doc.insert("_id", job.id.as_str());
+        self.jobs
+            .replace_one(doc! { "_id": job.id.as_str() }, doc)
+            .upsert(true)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn job(&self, id: &str) -> Result<Option<JobRecord>> {
+        let found = self
+            .jobs
+            .find_one(doc! { "_id": id })
+            .await
+            .map_err(map_err)?;
+        found.map(decode_job).transpose()
+    }
+
+    async fn jobs(&self, filter: &JobFilter, limit: usize) -> Result<Vec<JobRecord>> {
+        let mut query = Document::new();
+        if let Some(kind) = filter.kind {
+            query.insert("kind", kind.as_str());
+        }
+        if let Some(state) = filter.state {
+            query.insert(
+                "state",
+                bson::to_bson(&state).map_err(|e| StoreError::Backend(e.to_string()))?,
+            );
+        }
+        if let Some(before) = &filter.before {
+            query.insert("_id", doc! { "$lt": before.as_str() });
+        }
+        let mut cursor = self
+            .jobs
+            .find(query)
+            .sort(doc! { "_id": -1 })
+            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+            .await
+            .map_err(map_err)?;
+        let mut jobs = Vec::new();
+        while let Some(doc) = cursor.try_next().await.map_err(map_err)? {
+            jobs.push(decode_job(doc)?);
+        }
+        Ok(jobs)
     }
 
     fn serves_metadata(&self) -> bool {

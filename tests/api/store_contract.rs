@@ -1,7 +1,11 @@
 //! One contract, every store: the embedded store and MongoDB must behave the
 //! same for everything the service relies on.
 
-use timbre::domain::{genre, GenreLevel, Leaning, Track, TrackId, TrackSignal, UserId};
+use timbre::domain::job::TrendRow;
+use timbre::domain::{
+    genre, EngineKind, Feature, GenreLevel, JobFailure, JobFilter, JobKind, JobParams, JobRecord,
+    JobResult, JobState, Leaning, Track, TrackId, TrackSignal, UserId,
+};
 use timbre::ingest::{self, Source};
 use timbre::store::{EmbeddedStore, MongoStore, TrackStore, UpsertStats};
 
@@ -168,12 +172,94 @@ async fn signals_contract(store: &dyn TrackStore) {
     assert!(store.profile(&ad).await.unwrap().tracks.is_empty());
 }
 
+/// Job records: kept whole (result and error included), replaced under
+/// their id, listed newest first with filters and a cursor.
+async fn jobs_contract(store: &dyn TrackStore) {
+    let job = |i: i64, kind| {
+        JobRecord::new(
+            kind,
+            JobParams {
+                genres: vec!["rock".into()],
+                from: Some(1990),
+                ..JobParams::default()
+            },
+            EngineKind::Embedded,
+            "writer".into(),
+            1_764_806_400_000 + i,
+            i as u32,
+        )
+    };
+    let mut first = job(0, JobKind::GenreTrends);
+    let second = job(1, JobKind::GenreFingerprints);
+    let mut third = job(2, JobKind::GenreTrends);
+    for j in [&first, &second, &third] {
+        store.put_job(j).await.unwrap();
+    }
+    assert_eq!(store.job(&second.id).await.unwrap().as_ref(), Some(&second));
+    assert_eq!(store.job("job-0000000000000-00000000").await.unwrap(), None);
+
+    first.finish(
+        Ok(JobResult::GenreTrends(vec![TrendRow {
+            genre: "rock".into(),
+            year: 1999,
+            track_count: 12,
+            popularity: None,
+            features: vec![(Feature::Energy, 0.625), (Feature::Tempo, 121.5)],
+        }])),
+        1_764_806_401_000,
+    );
+    third.finish(
+        Err(JobFailure::new(
+            "ENGINE_UNAVAILABLE",
+            "Spark is unavailable",
+        )),
+        1_764_806_402_000,
+    );
+    store.put_job(&first).await.unwrap();
+    store.put_job(&third).await.unwrap();
+    assert_eq!(store.job(&first.id).await.unwrap().as_ref(), Some(&first));
+    assert_eq!(store.job(&third.id).await.unwrap().as_ref(), Some(&third));
+
+    let ids = |jobs: Vec<JobRecord>| jobs.into_iter().map(|j| j.id).collect::<Vec<String>>();
+    let all = JobFilter::default();
+    assert_eq!(
+        ids(store.jobs(&all, 10).await.unwrap()),
+        [third.id.clone(), second.id.clone(), first.id.clone()]
+    );
+    assert_eq!(ids(store.jobs(&all, 1).await.unwrap()), [third.id.clone()]);
+    let trends = JobFilter {
+        kind: Some(JobKind::GenreTrends),
+        ..JobFilter::default()
+    };
+    assert_eq!(
+        ids(store.jobs(&trends, 10).await.unwrap()),
+        [third.id.clone(), first.id.clone()]
+    );
+    let succeeded = JobFilter {
+        state: Some(JobState::Succeeded),
+        ..JobFilter::default()
+    };
+    assert_eq!(
+        ids(store.jobs(&succeeded, 10).await.unwrap()),
+        [first.id.clone()]
+    );
+    let older = JobFilter {
+        before: Some(second.id.clone()),
+        ..JobFilter::default()
+    };
+    assert_eq!(
+        ids(store.jobs(&older, 10).await.unwrap()),
+        [first.id.clone()]
+    );
+}
+
 #[tokio::test]
 async fn the_embedded_store_keeps_the_contract() {
     let dir = data_dir();
     let store = EmbeddedStore::open(&dir.path().join("data")).unwrap();
     contract(&store, sample_tracks(dir.path())).await;
     signals_contract(&store).await;
+    jobs_contract(&store).await;
 }
 
 #[tokio::test]
@@ -184,6 +270,7 @@ async fn the_mongodb_store_keeps_the_contract() {
     let store = MongoStore::connect(&uri, &database, None).await.unwrap();
     contract(&store, sample_tracks(dir.path())).await;
     signals_contract(&store).await;
+    jobs_contract(&store).await;
 
     // Indexes are created at every start, idempotently.
     let again = MongoStore::connect(&uri, &database, None).await.unwrap();

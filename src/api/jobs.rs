@@ -1,0 +1,313 @@
+//! Analytics jobs in GraphQL: `startJob`, `cancelJob`, `job`, `jobs`,
+//! `latestJob`, and the `jobUpdated` subscription. Reads are public like
+//! every read; starting and cancelling need a `write` key.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, Union, ID};
+
+use super::auth::require;
+use super::error::ApiResult;
+use super::genre::{FeatureSummary, GenreLevel, SummaryObject};
+use super::query::GenreTrend;
+use crate::auth::Caller;
+use crate::config::Role;
+use crate::domain::job::{self as domain, Fingerprint, Level, Stats};
+use crate::domain::{JobFilter, JobRecord, JobResult, Summary};
+use crate::service::jobs::Jobs;
+
+/// What a job computes.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "crate::domain::JobKind")]
+pub enum JobKind {
+    /// Per genre and release year: track count, popularity and the mean of
+    /// each audio feature.
+    GenreTrends,
+    /// Per genre: count, mean, spread and range of popularity and of each
+    /// audio feature.
+    GenreFingerprints,
+}
+
+/// Where a job runs.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "crate::domain::EngineKind")]
+pub enum JobEngine {
+    /// In the server, over the in-memory catalogue.
+    Embedded,
+    /// On the Spark cluster of `[jobs] spark`, over the lake.
+    Spark,
+}
+
+/// Where a job stands.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "crate::domain::JobState")]
+pub enum JobState {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+    /// The server stopped while it ran; start it again.
+    Interrupted,
+}
+
+/// A job's parameters; each kind says which it uses.
+#[derive(InputObject, Default)]
+pub struct JobParamsInput {
+    /// Genres (default) or subgenres.
+    #[graphql(default)]
+    level: GenreLevel,
+    /// Only these (lower-case) names; all when empty. At most 100.
+    #[graphql(default)]
+    genres: Vec<String>,
+    /// Earliest release year (genre trends only).
+    from: Option<u16>,
+    /// Latest release year (genre trends only).
+    to: Option<u16>,
+}
+
+impl From<JobParamsInput> for domain::JobParams {
+    fn from(input: JobParamsInput) -> Self {
+        domain::JobParams {
+            level: match input.level {
+                GenreLevel::Genre => Level::Genre,
+                GenreLevel::Subgenre => Level::Subgenre,
+            },
+            genres: input.genres,
+            from: input.from,
+            to: input.to,
+        }
+    }
+}
+
+/// Why a job did not succeed.
+#[derive(SimpleObject)]
+pub struct JobError {
+    /// `ENGINE_UNAVAILABLE`, `ENGINE_ERROR`, `JOB_TIMEOUT`,
+    /// `JOB_CANCELLED`, `JOB_INTERRUPTED`, `RESULT_TOO_LARGE` or `INTERNAL`.
+    code: String,
+    message: String,
+}
+
+/// An analytics job.
+pub struct JobObject(pub JobRecord);
+
+#[Object(name = "Job")]
+impl JobObject {
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    async fn kind(&self) -> JobKind {
+        self.0.kind.into()
+    }
+    async fn engine(&self) -> JobEngine {
+        self.0.engine.into()
+    }
+    async fn state(&self) -> JobState {
+        self.0.state.into()
+    }
+    /// The name of the API key that started it.
+    async fn requested_by(&self) -> &str {
+        &self.0.requested_by
+    }
+    /// The parameters, as the job normalised them.
+    async fn genres(&self) -> &[String] {
+        &self.0.params.genres
+    }
+    /// When it was accepted, ms since the epoch.
+    async fn created_at_ms(&self) -> i64 {
+        self.0.created_ms
+    }
+    async fn started_at_ms(&self) -> Option<i64> {
+        self.0.started_ms
+    }
+    async fn finished_at_ms(&self) -> Option<i64> {
+        self.0.finished_ms
+    }
+    /// How long it ran, in milliseconds (once finished).
+    async fn duration_ms(&self) -> Option<i64> {
+        Some(self.0.finished_ms? - self.0.started_ms?)
+    }
+    /// Why it failed, was cancelled or interrupted.
+    async fn error(&self) -> Option<JobError> {
+        self.0.error.as_ref().map(|e| JobError {
+            code: e.code.clone(),
+            message: e.message.clone(),
+        })
+    }
+    /// What it gave, once succeeded.
+    async fn result(&self) -> Option<JobResultUnion> {
+        self.0.result.clone().map(JobResultUnion::from)
+    }
+}
+
+/// A job's result, by kind.
+#[derive(Union)]
+#[graphql(name = "JobResult")]
+pub enum JobResultUnion {
+    GenreTrends(GenreTrendsResult),
+    GenreFingerprints(GenreFingerprintsResult),
+}
+
+impl From<JobResult> for JobResultUnion {
+    fn from(result: JobResult) -> Self {
+        match result {
+            JobResult::GenreTrends(rows) => JobResultUnion::GenreTrends(GenreTrendsResult {
+                trends: rows.into_iter().map(GenreTrend::from).collect(),
+            }),
+            JobResult::GenreFingerprints(rows) => {
+                JobResultUnion::GenreFingerprints(GenreFingerprintsResult {
+                    genres: rows.into_iter().map(FingerprintObject).collect(),
+                })
+            }
+        }
+    }
+}
+
+/// Genre trends by release year, sorted by genre, then year.
+#[derive(SimpleObject)]
+pub struct GenreTrendsResult {
+    trends: Vec<GenreTrend>,
+}
+
+/// Genre fingerprints, sorted by genre.
+#[derive(SimpleObject)]
+pub struct GenreFingerprintsResult {
+    genres: Vec<FingerprintObject>,
+}
+
+/// One genre's profile.
+pub struct FingerprintObject(Fingerprint);
+
+/// [`Stats`] as the domain's [`Summary`], which the `Summary` type shows.
+fn summary(s: Stats) -> Summary {
+    Summary {
+        count: usize::try_from(s.count).unwrap_or(usize::MAX),
+        mean: s.mean,
+        std_dev: s.std_dev,
+        min: s.min,
+        max: s.max,
+    }
+}
+
+#[Object(name = "GenreFingerprint")]
+impl FingerprintObject {
+    async fn genre(&self) -> &str {
+        &self.0.genre
+    }
+    async fn track_count(&self) -> u64 {
+        self.0.track_count
+    }
+    /// Popularity (0 to 100) of the tracks that have one.
+    async fn popularity(&self) -> Option<SummaryObject> {
+        self.0.popularity.map(|s| SummaryObject(summary(s)))
+    }
+    /// Mean, spread and range of every audio feature the tracks know.
+    async fn features(&self) -> Vec<FeatureSummary> {
+        self.0
+            .features
+            .iter()
+            .map(|(f, s)| FeatureSummary::new(*f, summary(*s)))
+            .collect()
+    }
+}
+
+pub(crate) fn jobs<'a>(ctx: &Context<'a>) -> &'a Arc<Jobs> {
+    ctx.data_unchecked::<Arc<Jobs>>()
+}
+
+/// The name of the calling key, for `requestedBy`.
+fn caller_name(ctx: &Context<'_>) -> String {
+    match ctx.data_opt::<Caller>() {
+        Some(Caller::Key { name, .. }) => name.clone(),
+        _ => "anonymous".into(),
+    }
+}
+
+/// Job queries.
+#[derive(Default)]
+pub struct JobQuery;
+
+#[Object]
+impl JobQuery {
+    /// One job. Unknown ids give `JOB_NOT_FOUND`.
+    async fn job(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<JobObject> {
+        jobs(ctx).get(&id).await.map(JobObject).api()
+    }
+
+    /// Jobs, newest first, optionally of one kind or state; `before` is the
+    /// id of the last job of the previous page. `first` is 1 to 100.
+    async fn jobs(
+        &self,
+        ctx: &Context<'_>,
+        kind: Option<JobKind>,
+        state: Option<JobState>,
+        before: Option<ID>,
+        #[graphql(default = 20)] first: usize,
+    ) -> async_graphql::Result<Vec<JobObject>> {
+        let filter = JobFilter {
+            kind: kind.map(Into::into),
+            state: state.map(Into::into),
+            before: before.map(|b| b.0),
+        };
+        let found = jobs(ctx).list(&filter, first).await.api()?;
+        Ok(found.into_iter().map(JobObject).collect())
+    }
+
+    /// The newest succeeded job of a kind: what dashboards show.
+    async fn latest_job(
+        &self,
+        ctx: &Context<'_>,
+        kind: JobKind,
+    ) -> async_graphql::Result<Option<JobObject>> {
+        Ok(jobs(ctx).latest(kind.into()).await.api()?.map(JobObject))
+    }
+
+    /// The engines jobs may run on here.
+    async fn job_engines(&self, ctx: &Context<'_>) -> Vec<JobEngine> {
+        jobs(ctx).engines().into_iter().map(Into::into).collect()
+    }
+}
+
+/// Job mutations; each needs a `write` key.
+#[derive(Default)]
+pub struct JobMutation;
+
+#[Object]
+impl JobMutation {
+    /// Starts a job and returns it queued; follow it with `job(id)` or the
+    /// `jobUpdated` subscription. Bad parameters give `INVALID_ARGUMENT`
+    /// before anything runs, an engine this server lacks `NOT_CONFIGURED`,
+    /// a full queue `TOO_MANY_JOBS`. `engine` defaults to
+    /// `[jobs] default_engine`.
+    async fn start_job(
+        &self,
+        ctx: &Context<'_>,
+        kind: JobKind,
+        #[graphql(default)] params: JobParamsInput,
+        engine: Option<JobEngine>,
+    ) -> async_graphql::Result<JobObject> {
+        require(ctx, Role::Write)?;
+        jobs(ctx)
+            .start(
+                kind.into(),
+                params.into(),
+                engine.map(Into::into),
+                &caller_name(ctx),
+            )
+            .await
+            .map(JobObject)
+            .api()
+    }
+
+    /// Stops a queued or running job (on Spark too) and returns it stopped;
+    /// a finished job is returned as it is.
+    async fn cancel_job(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<JobObject> {
+        require(ctx, Role::Write)?;
+        jobs(ctx)
+            .cancel(&id, &caller_name(ctx))
+            .await
+            .map(JobObject)
+            .api()
+    }
+}

@@ -1,0 +1,561 @@
+//! Analytics jobs as data: what was asked (a kind, its parameters, an
+//! engine), where the job stands, and what it gave. The job runner
+//! (`service/jobs.rs`) moves a record through its states and the store
+//! keeps it, so a job's outcome outlives the process that ran it.
+//!
+//! A result is typed per kind and is the same whichever engine computed it:
+//! the engines are tested against each other on the shared dataset.
+
+use serde::{Deserialize, Serialize};
+
+use super::genre::{self, GenreLevel, GenreProfile, Summary, TrendQuery, YearTrend};
+use super::{DomainError, Feature, Result};
+
+/// Most genre names one job may ask for.
+pub const MAX_GENRES: usize = 100;
+
+/// Longest genre name a job accepts, in bytes.
+pub const MAX_GENRE_NAME: usize = 100;
+
+/// What a job computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// Per genre and release year: track count, mean popularity, the mean
+    /// of each audio feature.
+    GenreTrends,
+    /// Per genre: count, mean, spread and extremes of popularity and each
+    /// audio feature (the radar chart's data).
+    GenreFingerprints,
+}
+
+impl JobKind {
+    pub const ALL: [JobKind; 2] = [JobKind::GenreTrends, JobKind::GenreFingerprints];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::GenreTrends => "genre_trends",
+            JobKind::GenreFingerprints => "genre_fingerprints",
+        }
+    }
+}
+
+/// Where a job runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EngineKind {
+    /// In the server's process, over the in-memory catalogue.
+    Embedded,
+    /// On an Apache Spark cluster through Spark Connect, over the lake.
+    Spark,
+}
+
+impl EngineKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EngineKind::Embedded => "embedded",
+            EngineKind::Spark => "spark",
+        }
+    }
+}
+
+/// Where a job stands. `Queued` and `Running` change; the others are final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+    /// The server stopped while the job ran; it can be run again.
+    Interrupted,
+}
+
+impl JobState {
+    pub fn is_final(self) -> bool {
+        !matches!(self, JobState::Queued | JobState::Running)
+    }
+}
+
+/// A job's parameters. Every kind takes the same shape; [`Self::validate`]
+/// says which fields a kind uses.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct JobParams {
+    /// Genres or subgenres.
+    #[serde(default)]
+    pub level: Level,
+    /// Only these names (lower-case); all when empty.
+    #[serde(default)]
+    pub genres: Vec<String>,
+    /// Earliest release year (genre trends).
+    #[serde(default)]
+    pub from: Option<u16>,
+    /// Latest release year (genre trends).
+    #[serde(default)]
+    pub to: Option<u16>,
+}
+
+/// [`GenreLevel`] as parameters and results spell it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    #[default]
+    Genre,
+    Subgenre,
+}
+
+impl From<Level> for GenreLevel {
+    fn from(level: Level) -> Self {
+        match level {
+            Level::Genre => GenreLevel::Genre,
+            Level::Subgenre => GenreLevel::Subgenre,
+        }
+    }
+}
+
+impl JobParams {
+    /// Checks the parameters for `kind` and normalises genre names
+    /// (trimmed, lower-case, sorted, once each), so that equal requests
+    /// have equal parameters.
+    ///
+    /// # Errors
+    /// [`DomainError::InvalidArgument`] naming the first problem.
+    pub fn validate(mut self, kind: JobKind) -> Result<Self> {
+        let invalid = |m: String| Err(DomainError::InvalidArgument(m));
+        if self.genres.len() > MAX_GENRES {
+            return invalid(format!(
+                "at most {MAX_GENRES} genres per job, got {}",
+                self.genres.len()
+            ));
+        }
+        for name in &mut self.genres {
+            *name = name.trim().to_lowercase();
+            if name.is_empty() || name.len() > MAX_GENRE_NAME {
+                return invalid(format!("a genre name has 1 to {MAX_GENRE_NAME} characters"));
+            }
+        }
+        self.genres.sort();
+        self.genres.dedup();
+        for year in [self.from, self.to].into_iter().flatten() {
+            if !(1000..=2999).contains(&year) {
+                return invalid(format!("{year} is not a release year"));
+            }
+        }
+        match kind {
+            JobKind::GenreTrends => {
+                if let (Some(from), Some(to)) = (self.from, self.to) {
+                    if from > to {
+                        return invalid(format!("from ({from}) is after to ({to})"));
+                    }
+                }
+            }
+            JobKind::GenreFingerprints => {
+                if self.from.is_some() || self.to.is_some() {
+                    return invalid("genre fingerprints take no release years".into());
+                }
+            }
+        }
+        Ok(self)
+    }
+
+    /// The trend query these parameters ask for.
+    pub fn trend_query(&self) -> TrendQuery {
+        TrendQuery {
+            level: self.level.into(),
+            genres: self.genres.clone(),
+            from: self.from,
+            to: self.to,
+        }
+    }
+}
+
+/// The codes a failed job's error carries (part of the API's code set,
+/// `api/error.rs`).
+pub mod failure {
+    /// The engine cannot be reached (Spark down, not configured).
+    pub const ENGINE_UNAVAILABLE: &str = "ENGINE_UNAVAILABLE";
+    /// The engine ran the job and failed (an SQL error, a lake it cannot
+    /// read).
+    pub const ENGINE_ERROR: &str = "ENGINE_ERROR";
+    /// The job ran longer than `[jobs] timeout_s`.
+    pub const JOB_TIMEOUT: &str = "JOB_TIMEOUT";
+    /// `cancelJob` stopped it.
+    pub const JOB_CANCELLED: &str = "JOB_CANCELLED";
+    /// The server stopped while it ran.
+    pub const JOB_INTERRUPTED: &str = "JOB_INTERRUPTED";
+    /// The result is larger than `[jobs] max_result_bytes`.
+    pub const RESULT_TOO_LARGE: &str = "RESULT_TOO_LARGE";
+    /// A bug.
+    pub const INTERNAL: &str = "INTERNAL";
+
+    pub const ALL: [&str; 7] = [
+        ENGINE_UNAVAILABLE,
+        ENGINE_ERROR,
+        JOB_TIMEOUT,
+        JOB_CANCELLED,
+        JOB_INTERRUPTED,
+        RESULT_TOO_LARGE,
+        INTERNAL,
+    ];
+}
+
+/// Why a job did not succeed, with a code from the API's set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobFailure {
+    /// `ENGINE_UNAVAILABLE`, `ENGINE_ERROR`, `JOB_TIMEOUT`, `JOB_CANCELLED`,
+    /// `JOB_INTERRUPTED`, `RESULT_TOO_LARGE` or `INTERNAL`.
+    pub code: String,
+    pub message: String,
+}
+
+impl JobFailure {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        JobFailure {
+            code: code.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// One genre in one release year.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrendRow {
+    pub genre: String,
+    pub year: u16,
+    pub track_count: u64,
+    /// Mean popularity of the tracks that have one.
+    pub popularity: Option<f64>,
+    /// Mean of each feature any of the tracks knows, in [`Feature::ALL`]
+    /// order.
+    pub features: Vec<(Feature, f64)>,
+}
+
+/// One genre's profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    pub genre: String,
+    pub track_count: u64,
+    pub popularity: Option<Stats>,
+    /// One entry per feature any track of the genre knows.
+    pub features: Vec<(Feature, Stats)>,
+}
+
+/// [`Summary`] as results keep it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    pub count: u64,
+    pub mean: f64,
+    /// Population standard deviation.
+    pub std_dev: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl From<Summary> for Stats {
+    fn from(s: Summary) -> Self {
+        Stats {
+            count: s.count as u64,
+            mean: s.mean,
+            std_dev: s.std_dev,
+            min: s.min,
+            max: s.max,
+        }
+    }
+}
+
+/// What a job gave.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "rows", rename_all = "snake_case")]
+pub enum JobResult {
+    GenreTrends(Vec<TrendRow>),
+    GenreFingerprints(Vec<Fingerprint>),
+}
+
+impl JobResult {
+    /// How many rows the result has.
+    pub fn len(&self) -> usize {
+        match self {
+            JobResult::GenreTrends(rows) => rows.len(),
+            JobResult::GenreFingerprints(rows) => rows.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl From<YearTrend> for TrendRow {
+    fn from(t: YearTrend) -> Self {
+        TrendRow {
+            genre: t.genre,
+            year: t.year,
+            track_count: t.track_count as u64,
+            popularity: t.popularity,
+            features: t.features,
+        }
+    }
+}
+
+impl From<GenreProfile> for Fingerprint {
+    fn from(p: GenreProfile) -> Self {
+        Fingerprint {
+            genre: p.name,
+            track_count: p.track_count as u64,
+            popularity: p.popularity.map(Stats::from),
+            features: p
+                .features
+                .into_iter()
+                .map(|(f, s)| (f, Stats::from(s)))
+                .collect(),
+        }
+    }
+}
+
+/// Runs a job over `tracks` in memory: the embedded engine's whole work,
+/// with the domain's own analytics.
+pub fn run_in_memory<T: super::TrackFields>(
+    kind: JobKind,
+    params: &JobParams,
+    tracks: impl IntoIterator<Item = T>,
+) -> JobResult {
+    match kind {
+        JobKind::GenreTrends => JobResult::GenreTrends(
+            genre::trends(tracks, &params.trend_query())
+                .into_iter()
+                .map(TrendRow::from)
+                .collect(),
+        ),
+        JobKind::GenreFingerprints => {
+            let level = params.level.into();
+            let rows = genre::profiles(tracks, level)
+                .into_iter()
+                .filter(|p| params.genres.is_empty() || params.genres.contains(&p.name))
+                .map(Fingerprint::from)
+                .collect();
+            JobResult::GenreFingerprints(rows)
+        }
+    }
+}
+
+/// A job as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    /// `job-<13-digit creation ms>-<8 hex>`: ids sort by creation time.
+    pub id: String,
+    pub kind: JobKind,
+    pub params: JobParams,
+    pub engine: EngineKind,
+    pub state: JobState,
+    /// The name of the API key that started it, or `schedule`.
+    pub requested_by: String,
+    pub created_ms: i64,
+    pub started_ms: Option<i64>,
+    pub finished_ms: Option<i64>,
+    pub error: Option<JobFailure>,
+    pub result: Option<JobResult>,
+}
+
+impl JobRecord {
+    /// A new queued job.
+    pub fn new(
+        kind: JobKind,
+        params: JobParams,
+        engine: EngineKind,
+        requested_by: String,
+        now_ms: i64,
+        nonce: u32,
+    ) -> Self {
+        JobRecord {
+            id: format!("job-{now_ms:013}-{nonce:08x}"),
+            kind,
+            params,
+            engine,
+            state: JobState::Queued,
+            requested_by,
+            created_ms: now_ms,
+            started_ms: None,
+            finished_ms: None,
+            error: None,
+            result: None,
+        }
+    }
+
+    /// Whether `id` has the shape of a job id (checked before any lookup,
+    /// so that junk never reaches a store query).
+    pub fn is_id(id: &str) -> bool {
+        let mut parts = id.splitn(3, '-');
+        parts.next() == Some("job")
+            && parts
+                .next()
+                .is_some_and(|ms| ms.len() == 13 && ms.bytes().all(|b| b.is_ascii_digit()))
+            && parts
+                .next()
+                .is_some_and(|n| n.len() == 8 && n.bytes().all(|b| b.is_ascii_hexdigit()))
+    }
+
+    /// Ends the job in a final state.
+    pub fn finish(&mut self, outcome: std::result::Result<JobResult, JobFailure>, now_ms: i64) {
+        self.finished_ms = Some(now_ms);
+        match outcome {
+            Ok(result) => {
+                self.state = JobState::Succeeded;
+                self.result = Some(result);
+                self.error = None;
+            }
+            Err(failure) => {
+                self.state = match failure.code.as_str() {
+                    failure::JOB_CANCELLED => JobState::Cancelled,
+                    failure::JOB_INTERRUPTED => JobState::Interrupted,
+                    _ => JobState::Failed,
+                };
+                self.error = Some(failure);
+            }
+        }
+    }
+}
+
+/// Which jobs a listing wants.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JobFilter {
+    pub kind: Option<JobKind>,
+    pub state: Option<JobState>,
+    /// Only jobs created before this one (the page's cursor).
+    pub before: Option<String>,
+}
+
+impl JobFilter {
+    pub fn matches(&self, job: &JobRecord) -> bool {
+        self.kind.is_none_or(|k| job.kind == k)
+            && self.state.is_none_or(|s| job.state == s)
+            && self.before.as_ref().is_none_or(|b| job.id < *b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_are_checked_and_normalised() {
+        let params = JobParams {
+            genres: vec![" Rock".into(), "pop".into(), "rock".into()],
+            from: Some(1990),
+            to: Some(2000),
+            ..JobParams::default()
+        }
+        .validate(JobKind::GenreTrends)
+        .unwrap();
+        assert_eq!(params.genres, ["pop", "rock"]);
+        let bad = |p: JobParams, kind| p.validate(kind).unwrap_err().to_string();
+        assert!(bad(
+            JobParams {
+                from: Some(2001),
+                to: Some(2000),
+                ..JobParams::default()
+            },
+            JobKind::GenreTrends
+        )
+        .contains("after"));
+        assert!(bad(
+            JobParams {
+                from: Some(2001),
+                ..JobParams::default()
+            },
+            JobKind::GenreFingerprints
+        )
+        .contains("no release years"));
+        assert!(bad(
+            JobParams {
+                genres: vec!["x".repeat(101)],
+                ..JobParams::default()
+            },
+            JobKind::GenreTrends
+        )
+        .contains("1 to 100"));
+        assert!(bad(
+            JobParams {
+                genres: vec!["g".into(); 101],
+                ..JobParams::default()
+            },
+            JobKind::GenreTrends
+        )
+        .contains("at most 100"));
+    }
+
+    #[test]
+    fn ids_sort_by_creation_and_are_recognised() {
+        let a = JobRecord::new(
+            JobKind::GenreTrends,
+            JobParams::default(),
+            EngineKind::Embedded,
+            "k".into(),
+            1_764_806_400_000,
+            7,
+        );
+        let b = JobRecord::new(
+            JobKind::GenreTrends,
+            JobParams::default(),
+            EngineKind::Embedded,
+            "k".into(),
+            1_764_806_400_001,
+            0,
+        );
+        assert!(a.id < b.id);
+        assert!(JobRecord::is_id(&a.id), "{}", a.id);
+        for junk in [
+            "",
+            "job-1-2",
+            "job-176480640000x-00000007",
+            "x".repeat(500).as_str(),
+        ] {
+            assert!(!JobRecord::is_id(junk), "{junk}");
+        }
+    }
+
+    #[test]
+    fn a_failure_code_decides_the_final_state() {
+        let mut job = JobRecord::new(
+            JobKind::GenreTrends,
+            JobParams::default(),
+            EngineKind::Spark,
+            "k".into(),
+            0,
+            0,
+        );
+        for (code, state) in [
+            ("JOB_CANCELLED", JobState::Cancelled),
+            ("JOB_INTERRUPTED", JobState::Interrupted),
+            ("ENGINE_UNAVAILABLE", JobState::Failed),
+        ] {
+            job.finish(
+                Err(JobFailure {
+                    code: code.into(),
+                    message: "m".into(),
+                }),
+                1,
+            );
+            assert_eq!(job.state, state);
+        }
+        job.finish(Ok(JobResult::GenreTrends(vec![])), 2);
+        assert_eq!(
+            (job.state, job.error.is_none()),
+            (JobState::Succeeded, true)
+        );
+    }
+
+    #[test]
+    fn the_round_trip_through_json_keeps_a_result() {
+        let result = JobResult::GenreTrends(vec![TrendRow {
+            genre: "rock".into(),
+            year: 1999,
+            track_count: 3,
+            popularity: Some(50.5),
+            features: vec![(Feature::Energy, 0.75)],
+        }]);
+        let json = serde_json::to_string(&result).unwrap();
+        assert!(json.contains("\"kind\":\"genre_trends\""), "{json}");
+        assert_eq!(serde_json::from_str::<JobResult>(&json).unwrap(), result);
+    }
+}

@@ -1,0 +1,149 @@
+//! The Spark adapter: timbre's jobs on an Apache Spark cluster through
+//! Spark Connect (`[jobs] spark = "sc://host:15002"`).
+//!
+//! A job runs in a Spark session of its own: the lake's tables become
+//! temporary views of the session (the statements come from the lake's
+//! table definitions, handed over by the application), one SQL statement
+//! (`sql.rs`) computes the job and writes its rows as JSON lines into
+//! `[jobs] spark_results/<job id>/`, and the engine reads them back into the
+//! job's typed result and removes the directory. A cancel or a time-out
+//! interrupts the session's work on the cluster.
+//!
+//! The results directory must be one that the cluster's driver writes and
+//! this server reads: on one machine any directory; with a remote cluster
+//! a shared file system.
+
+mod client;
+mod proto;
+mod sql;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+
+pub use client::{Progress, SparkConnect};
+
+use crate::domain::job::failure;
+use crate::domain::{EngineKind, JobFailure, JobRecord, JobResult};
+use crate::service::jobs::Engine;
+
+/// What can go wrong talking to Spark.
+#[derive(Debug, thiserror::Error)]
+pub enum SparkError {
+    /// The settings cannot work (a URL that is not Spark Connect's).
+    #[error("{0}")]
+    Config(String),
+    /// The server cannot be reached.
+    #[error("Spark is unavailable at {0}")]
+    Unavailable(String),
+    /// Spark ran the statement and failed; its message.
+    #[error("Spark: {0}")]
+    Query(String),
+    /// The statement was interrupted.
+    #[error("interrupted")]
+    Interrupted,
+    /// The results Spark wrote cannot be read.
+    #[error("reading Spark's results: {0}")]
+    Results(String),
+}
+
+impl SparkError {
+    fn into_failure(self) -> JobFailure {
+        let code = match &self {
+            SparkError::Config(_) | SparkError::Unavailable(_) => failure::ENGINE_UNAVAILABLE,
+            SparkError::Query(_) | SparkError::Results(_) => failure::ENGINE_ERROR,
+            SparkError::Interrupted => failure::JOB_CANCELLED,
+        };
+        JobFailure::new(code, self.to_string())
+    }
+}
+
+/// Jobs on Spark.
+pub struct SparkEngine {
+    client: SparkConnect,
+    /// Statements making the lake's tables views of a session.
+    views: Vec<String>,
+    /// Where Spark writes results, as both sides see it.
+    results: PathBuf,
+}
+
+impl SparkEngine {
+    /// An engine on the cluster at `url`, reading the lake through `views`
+    /// and leaving results in `results`.
+    ///
+    /// # Errors
+    /// [`SparkError::Config`] for a bad URL.
+    pub fn new(url: &str, views: Vec<String>, results: PathBuf) -> Result<Self, SparkError> {
+        Ok(SparkEngine {
+            client: SparkConnect::new(url)?,
+            views,
+            results,
+        })
+    }
+
+    /// Runs the job's statements in `session` and reads its rows.
+    async fn compute(&self, job: &JobRecord, session: &str) -> Result<JobResult, SparkError> {
+        let mut ignore = |_: Progress| {};
+        for view in &self.views {
+            self.client.sql(session, view, &mut ignore).await?;
+        }
+        let out = self.results.join(&job.id);
+        let statement = sql::statement(job, &out.to_string_lossy());
+        self.client.sql(session, &statement, &mut ignore).await?;
+        let lines = read_lines(out.clone()).await?;
+        let _ = tokio::fs::remove_dir_all(&out).await;
+        sql::result(job.kind, &lines).map_err(SparkError::Results)
+    }
+}
+
+/// Every line of the `part-*` files in `dir`.
+async fn read_lines(dir: PathBuf) -> Result<Vec<String>, SparkError> {
+    tokio::task::spawn_blocking(move || {
+        let bad = |e: std::io::Error| SparkError::Results(format!("{}: {e}", dir.display()));
+        let mut lines = Vec::new();
+        for entry in std::fs::read_dir(&dir).map_err(bad)? {
+            let path = entry.map_err(bad)?.path();
+            let is_part = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("part-"));
+            if is_part {
+                let text = std::fs::read_to_string(&path).map_err(bad)?;
+                lines.extend(text.lines().map(str::to_string));
+            }
+        }
+        Ok(lines)
+    })
+    .await
+    .map_err(|e| SparkError::Results(e.to_string()))?
+}
+
+#[async_trait]
+impl Engine for SparkEngine {
+    fn kind(&self) -> EngineKind {
+        EngineKind::Spark
+    }
+
+    async fn run(
+        &self,
+        job: &JobRecord,
+        cancel: CancellationToken,
+    ) -> Result<JobResult, JobFailure> {
+        let session = uuid::Uuid::new_v4().to_string();
+        let outcome = tokio::select! {
+            outcome = self.compute(job, &session) => outcome,
+            () = cancel.cancelled() => {
+                if let Err(e) = self.client.interrupt(&session).await {
+                    tracing::warn!(job = job.id.as_str(), error = %e, "interrupting the job on Spark failed");
+                }
+                Err(SparkError::Interrupted)
+            }
+        };
+        // The session's views go with it; a server that is gone has none.
+        let release = self.client.release(&session);
+        let _ = tokio::time::timeout(Duration::from_secs(5), release).await;
+        outcome.map_err(SparkError::into_failure)
+    }
+}

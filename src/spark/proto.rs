@@ -1,0 +1,157 @@
+//! The few Spark Connect messages timbre sends and reads, written with
+//! prost's derive from `spark/connect/base.proto`, `commands.proto` and
+//! `relations.proto` (Spark 4.x, package `spark.connect`) instead of
+//! generated from them: the protocol has hundreds of messages, timbre needs
+//! a SQL command, its answer's end, its progress and an interrupt, and a
+//! build that needs no `protoc`.
+//!
+//! Protobuf decoders skip fields they do not know, so each message declares
+//! only the fields used; a `oneof` with one used variant is declared as that
+//! one optional field (the same bytes on the wire). Tags are the .proto's.
+
+/// `ExecutePlanRequest` (base.proto).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ExecutePlanRequest {
+    #[prost(string, tag = "1")]
+    pub session_id: String,
+    #[prost(message, optional, tag = "2")]
+    pub user_context: Option<UserContext>,
+    #[prost(message, optional, tag = "3")]
+    pub plan: Option<Plan>,
+    #[prost(string, optional, tag = "4")]
+    pub client_type: Option<String>,
+    #[prost(string, optional, tag = "6")]
+    pub operation_id: Option<String>,
+}
+
+/// `UserContext` (base.proto).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct UserContext {
+    #[prost(string, tag = "1")]
+    pub user_id: String,
+    #[prost(string, tag = "2")]
+    pub user_name: String,
+}
+
+/// `Plan` (base.proto): its `op_type` oneof as the `command` variant.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Plan {
+    #[prost(message, optional, tag = "2")]
+    pub command: Option<Command>,
+}
+
+/// `Command` (commands.proto): its `command_type` oneof as `sql_command`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Command {
+    #[prost(message, optional, tag = "5")]
+    pub sql_command: Option<SqlCommand>,
+}
+
+/// `SqlCommand` (commands.proto): the statement as a relation (`input`).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct SqlCommand {
+    #[prost(message, optional, tag = "6")]
+    pub input: Option<Relation>,
+}
+
+/// `Relation` (relations.proto): its `rel_type` oneof as `sql`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Relation {
+    #[prost(message, optional, tag = "10")]
+    pub sql: Option<Sql>,
+}
+
+/// `SQL` (relations.proto).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Sql {
+    #[prost(string, tag = "1")]
+    pub query: String,
+}
+
+/// `ExecutePlanResponse` (base.proto): the stream's messages. Of the
+/// `response_type` oneof, the end of the results and the progress.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ExecutePlanResponse {
+    #[prost(string, tag = "1")]
+    pub session_id: String,
+    #[prost(string, tag = "12")]
+    pub operation_id: String,
+    #[prost(message, optional, tag = "14")]
+    pub result_complete: Option<ResultComplete>,
+    #[prost(message, optional, tag = "18")]
+    pub execution_progress: Option<ExecutionProgress>,
+}
+
+/// `ExecutePlanResponse.ResultComplete`: the last message of a stream
+/// that ended well.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ResultComplete {}
+
+/// `ExecutePlanResponse.ExecutionProgress`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ExecutionProgress {
+    #[prost(message, repeated, tag = "1")]
+    pub stages: Vec<StageInfo>,
+    #[prost(int64, tag = "2")]
+    pub num_inflight_tasks: i64,
+}
+
+/// `ExecutePlanResponse.ExecutionProgress.StageInfo`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct StageInfo {
+    #[prost(int64, tag = "1")]
+    pub stage_id: i64,
+    #[prost(int64, tag = "2")]
+    pub num_tasks: i64,
+    #[prost(int64, tag = "3")]
+    pub num_completed_tasks: i64,
+    #[prost(int64, tag = "4")]
+    pub input_bytes_read: i64,
+    #[prost(bool, tag = "5")]
+    pub done: bool,
+}
+
+/// `InterruptRequest` (base.proto), with `interrupt_type`
+/// `INTERRUPT_TYPE_ALL` (1): every execution of the session.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct InterruptRequest {
+    #[prost(string, tag = "1")]
+    pub session_id: String,
+    #[prost(message, optional, tag = "2")]
+    pub user_context: Option<UserContext>,
+    #[prost(string, optional, tag = "3")]
+    pub client_type: Option<String>,
+    #[prost(int32, tag = "4")]
+    pub interrupt_type: i32,
+}
+
+/// `InterruptRequest.InterruptType.INTERRUPT_TYPE_ALL`.
+pub const INTERRUPT_ALL: i32 = 1;
+
+/// `InterruptResponse` (base.proto).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct InterruptResponse {
+    #[prost(string, tag = "1")]
+    pub session_id: String,
+    #[prost(string, repeated, tag = "2")]
+    pub interrupted_ids: Vec<String>,
+}
+
+/// `ReleaseSessionRequest` (base.proto): frees the session's state (its
+/// temporary views) on the server.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ReleaseSessionRequest {
+    #[prost(string, tag = "1")]
+    pub session_id: String,
+    #[prost(message, optional, tag = "2")]
+    pub user_context: Option<UserContext>,
+    #[prost(string, optional, tag = "3")]
+    pub client_type: Option<String>,
+}
+
+/// `ReleaseSessionResponse` (base.proto).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ReleaseSessionResponse {
+    #[prost(string, tag = "1")]
+    pub session_id: String,
+}
