@@ -431,3 +431,241 @@ impl Jobs {
         let _ = tokio::time::timeout(GRACE, futures_util::future::join_all(tasks)).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::EmbeddedStore;
+
+    /// An engine that runs until the test lets it finish or it is
+    /// cancelled, giving `result`.
+    struct Gated {
+        open: Arc<tokio::sync::Notify>,
+        started: Arc<tokio::sync::Notify>,
+        result: JobResult,
+    }
+
+    #[async_trait]
+    impl Engine for Gated {
+        fn kind(&self) -> EngineKind {
+            EngineKind::Embedded
+        }
+
+        async fn run(
+            &self,
+            _job: &JobRecord,
+            cancel: CancellationToken,
+        ) -> std::result::Result<JobResult, JobFailure> {
+            self.started.notify_one();
+            tokio::select! {
+                () = self.open.notified() => Ok(self.result.clone()),
+                () = cancel.cancelled() => Err(JobFailure::new(failure::ENGINE_ERROR, "stopped")),
+            }
+        }
+    }
+
+    struct Fixture {
+        jobs: Arc<Jobs>,
+        open: Arc<tokio::sync::Notify>,
+        started: Arc<tokio::sync::Notify>,
+        _dir: tempfile::TempDir,
+    }
+
+    fn fixture(settings: JobSettings, result: JobResult) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+        let open = Arc::new(tokio::sync::Notify::new());
+        let started = Arc::new(tokio::sync::Notify::new());
+        let engine = Gated {
+            open: Arc::clone(&open),
+            started: Arc::clone(&started),
+            result,
+        };
+        Fixture {
+            jobs: Jobs::new(store, vec![Arc::new(engine)], settings),
+            open,
+            started,
+            _dir: dir,
+        }
+    }
+
+    fn empty() -> JobResult {
+        JobResult::GenreTrends(vec![])
+    }
+
+    async fn start(jobs: &Arc<Jobs>) -> Result<JobRecord> {
+        jobs.start(JobKind::GenreTrends, JobParams::default(), None, "tester")
+            .await
+    }
+
+    /// Waits (on the runner's own updates, no clock) for `id` to be final.
+    async fn finished(jobs: &Jobs, id: &str) -> JobRecord {
+        let mut updates = jobs.updates();
+        loop {
+            let job = jobs.get(id).await.unwrap();
+            if job.state.is_final() {
+                return job;
+            }
+            let _ = updates.recv().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_job_runs_to_its_result_and_is_kept() {
+        let f = fixture(JobSettings::default(), empty());
+        let job = start(&f.jobs).await.unwrap();
+        assert_eq!(job.state, JobState::Queued);
+        f.started.notified().await;
+        assert_eq!(f.jobs.get(&job.id).await.unwrap().state, JobState::Running);
+        f.open.notify_one();
+        let done = finished(&f.jobs, &job.id).await;
+        assert_eq!(done.state, JobState::Succeeded);
+        assert_eq!(done.result, Some(empty()));
+        assert!(done.started_ms.is_some() && done.finished_ms.is_some());
+        assert_eq!(
+            f.jobs.latest(JobKind::GenreTrends).await.unwrap(),
+            Some(done)
+        );
+        assert!(matches!(
+            f.jobs.get("job-0000000000000-00000000").await,
+            Err(Error::JobNotFound(_))
+        ));
+        assert!(
+            matches!(f.jobs.get(&"x".repeat(10_000)).await, Err(Error::JobNotFound(id)) if id.len() == 40)
+        );
+    }
+
+    #[tokio::test]
+    async fn the_queue_is_bounded_and_a_cancel_stops_queued_and_running_jobs() {
+        let settings = JobSettings {
+            max_running: 1,
+            max_queued: 1,
+            ..JobSettings::default()
+        };
+        let f = fixture(settings, empty());
+        let running = start(&f.jobs).await.unwrap();
+        f.started.notified().await;
+        let queued = start(&f.jobs).await.unwrap();
+        assert!(matches!(start(&f.jobs).await, Err(Error::TooManyJobs(_))));
+
+        let cancelled = f.jobs.cancel(&queued.id, "tester").await.unwrap();
+        assert_eq!(cancelled.state, JobState::Cancelled);
+        let cancelled = f.jobs.cancel(&running.id, "tester").await.unwrap();
+        assert_eq!(cancelled.state, JobState::Cancelled);
+        let error = cancelled.error.unwrap();
+        assert_eq!(
+            (error.code.as_str(), error.message.as_str()),
+            (failure::JOB_CANCELLED, "cancelled by tester")
+        );
+        // A slot is free again, and cancelling a finished job changes nothing.
+        let again = start(&f.jobs).await.unwrap();
+        f.started.notified().await;
+        f.open.notify_one();
+        assert_eq!(
+            finished(&f.jobs, &again.id).await.state,
+            JobState::Succeeded
+        );
+        assert_eq!(
+            f.jobs.cancel(&again.id, "tester").await.unwrap().state,
+            JobState::Succeeded
+        );
+    }
+
+    #[tokio::test]
+    async fn a_job_past_its_time_limit_fails_with_job_timeout() {
+        // The gate never opens: the only way out is the time limit.
+        let settings = JobSettings {
+            timeout_s: 1,
+            ..JobSettings::default()
+        };
+        let f = fixture(settings, empty());
+        let job = start(&f.jobs).await.unwrap();
+        let done = finished(&f.jobs, &job.id).await;
+        assert_eq!(done.state, JobState::Failed);
+        assert_eq!(done.error.unwrap().code, failure::JOB_TIMEOUT);
+    }
+
+    #[tokio::test]
+    async fn a_result_over_the_limit_fails_with_result_too_large() {
+        let big = JobResult::GenreTrends(vec![
+            crate::domain::job::TrendRow {
+                genre: "g".repeat(64),
+                year: 2000,
+                track_count: 1,
+                popularity: None,
+                features: vec![],
+            };
+            100
+        ]);
+        let settings = JobSettings {
+            max_result_bytes: 1_000,
+            ..JobSettings::default()
+        };
+        let f = fixture(settings, big);
+        let job = start(&f.jobs).await.unwrap();
+        f.started.notified().await;
+        f.open.notify_one();
+        let done = finished(&f.jobs, &job.id).await;
+        assert_eq!(done.error.unwrap().code, failure::RESULT_TOO_LARGE);
+        assert_eq!(done.result, None);
+    }
+
+    #[tokio::test]
+    async fn shutdown_interrupts_and_a_restart_finds_what_it_left() {
+        let f = fixture(JobSettings::default(), empty());
+        let job = start(&f.jobs).await.unwrap();
+        f.started.notified().await;
+        f.jobs.shutdown().await;
+        let stopped = f.jobs.get(&job.id).await.unwrap();
+        assert_eq!(stopped.state, JobState::Interrupted);
+        assert_eq!(stopped.error.unwrap().code, failure::JOB_INTERRUPTED);
+
+        // A record a crashed process left running is marked at start.
+        let mut left = JobRecord::new(
+            JobKind::GenreFingerprints,
+            JobParams::default(),
+            EngineKind::Embedded,
+            "tester".into(),
+            now_ms(),
+            1,
+        );
+        left.state = JobState::Running;
+        f.jobs.store.put_job(&left).await.unwrap();
+        assert_eq!(f.jobs.recover().await.unwrap(), 1);
+        assert_eq!(
+            f.jobs.get(&left.id).await.unwrap().state,
+            JobState::Interrupted
+        );
+    }
+
+    #[tokio::test]
+    async fn bad_parameters_and_absent_engines_are_refused_before_anything_runs() {
+        let f = fixture(JobSettings::default(), empty());
+        let bad = JobParams {
+            from: Some(2000),
+            to: Some(1990),
+            ..JobParams::default()
+        };
+        assert!(matches!(
+            f.jobs.start(JobKind::GenreTrends, bad, None, "t").await,
+            Err(Error::Invalid(_))
+        ));
+        assert!(matches!(
+            f.jobs
+                .start(
+                    JobKind::GenreTrends,
+                    JobParams::default(),
+                    Some(EngineKind::Spark),
+                    "t"
+                )
+                .await,
+            Err(Error::NotConfigured(_))
+        ));
+        let none = f.jobs.list(&JobFilter::default(), 10).await.unwrap();
+        assert!(none.is_empty(), "nothing was recorded: {none:?}");
+        assert!(matches!(
+            f.jobs.list(&JobFilter::default(), 0).await,
+            Err(Error::Invalid(_))
+        ));
+    }
+}

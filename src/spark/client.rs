@@ -139,7 +139,9 @@ impl SparkConnect {
             .await
             .map_err(|s| self.error(s))?
             .into_inner();
-        let mut complete = false;
+        // The stream ends with status OK once the statement has run (a
+        // `ResultComplete` message comes only with reattachable execution,
+        // which timbre does not ask for); a failure ends it with an error.
         while let Some(message) = stream.message().await.map_err(|s| self.error(s))? {
             if let Some(p) = message.execution_progress {
                 progress(Progress {
@@ -147,13 +149,6 @@ impl SparkConnect {
                     total: p.stages.iter().map(|s| s.num_tasks).sum(),
                 });
             }
-            complete |= message.result_complete.is_some();
-        }
-        if !complete {
-            return Err(SparkError::Unavailable(format!(
-                "{}: the answer ended before the statement finished",
-                self.address
-            )));
         }
         Ok(())
     }

@@ -69,23 +69,16 @@ pub struct Sql {
 }
 
 /// `ExecutePlanResponse` (base.proto): the stream's messages. Of the
-/// `response_type` oneof, the end of the results and the progress.
+/// `response_type` oneof, the progress.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct ExecutePlanResponse {
     #[prost(string, tag = "1")]
     pub session_id: String,
     #[prost(string, tag = "12")]
     pub operation_id: String,
-    #[prost(message, optional, tag = "14")]
-    pub result_complete: Option<ResultComplete>,
     #[prost(message, optional, tag = "18")]
     pub execution_progress: Option<ExecutionProgress>,
 }
-
-/// `ExecutePlanResponse.ResultComplete`: the last message of a stream
-/// that ended well.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct ResultComplete {}
 
 /// `ExecutePlanResponse.ExecutionProgress`.
 #[derive(Clone, PartialEq, prost::Message)]

@@ -8,6 +8,7 @@ mod deploy;
 mod evaluate;
 mod graphql;
 mod import;
+mod jobs;
 mod kafka;
 mod kafka_process;
 mod kafka_server;
