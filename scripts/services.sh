@@ -8,7 +8,8 @@
 #   - moto (an S3-compatible server), boto3 and DuckDB (PyPI), for the lake
 #     tests (about a minute);
 #   - pyspark 4.3.0 (PyPI; about two minutes) and, when missing, Java 17
-#     (Debian), for reading the lake with Spark.
+#     (Debian), for reading the lake with Spark and for the Spark Connect
+#     server the jobs' tests run on.
 # Prints `export` lines for the test run: eval "$(scripts/services.sh)".
 # The tests start and stop their own server processes on free loopback ports
 # (a test that stops MongoDB mid-run needs its own), using these binaries.
@@ -55,6 +56,9 @@ echo "export TIMBRE_LAKE_PYTHON=$tools/lake-venv/bin/python"
 echo "export TIMBRE_MOTO=$tools/lake-venv/bin/moto_server"
 venv_from spark-venv "$root/scripts/requirements-spark.txt"
 echo "export TIMBRE_SPARK_PYTHON=$tools/spark-venv/bin/python"
+# pyspark ships Spark itself, Spark Connect's server included
+# (sbin/start-connect-server.sh), for the jobs' Spark tests.
+echo "export TIMBRE_SPARK_HOME=$("$tools/spark-venv/bin/python" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')"
 # Spark needs Java 17 (or later).
 if ! java -version 2>&1 | grep -qE 'version "(1[7-9]|2[0-9])'; then
   echo "installing Java 17 (Debian's openjdk-17-jre-headless) for Spark" >&2

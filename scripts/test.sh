@@ -5,8 +5,10 @@
 # black-box API tests against a server on port 0, the recall test on the
 # shared dataset, the schema check, and the store contract and MongoDB tests
 # against a real MongoDB-wire server (SecantusDB), and the Kafka consumer
-# tests against a real Kafka-wire broker (tansu), both on loopback, which
-# this script installs (cached in ~/.cache/timbre) and starts on free ports.
+# tests against a real Kafka-wire broker (tansu), the lake tests against an
+# S3-compatible server (moto) and the jobs' tests against Apache Spark
+# (Spark Connect, local mode), all on loopback, which this script installs
+# (cached in ~/.cache/timbre) and starts on free ports.
 # Tests that stop a server mid-run start private ones from the same binaries.
 # CI runs exactly this (.ci/run).
 #
@@ -35,8 +37,8 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-wait_for_port() {
-  for _ in $(seq 1 100); do
+wait_for_port() { # PORT LOG [TENTHS OF A SECOND, default 100]
+  for _ in $(seq 1 "${3:-100}"); do
     (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
     sleep 0.1
   done
@@ -72,5 +74,25 @@ export TIMBRE_TEST_S3_ENDPOINT="http://127.0.0.1:$s3_port"
 # The S3 client's credentials come from the usual AWS variables; the test
 # server accepts any.
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+
+# Apache Spark's Spark Connect server in local mode, for the jobs' Spark
+# tests: once per run (it takes 7-30 s to start on two cores, while the
+# tests compile). spark-submit execs Java, so the PID is the server's own
+# and the cleanup's TERM stops it (sbin/start-connect-server.sh would leave
+# Java behind a shell).
+spark_port=$(free_port)
+"$TIMBRE_SPARK_HOME/bin/spark-submit" --class org.apache.spark.sql.connect.service.SparkConnectServer \
+  --name "Spark Connect server" --master 'local[2]' --driver-memory 1g \
+  --conf spark.connect.grpc.binding.address=127.0.0.1 \
+  --conf spark.connect.grpc.binding.port="$spark_port" \
+  --conf spark.driver.host=127.0.0.1 --conf spark.driver.bindAddress=127.0.0.1 \
+  --conf spark.ui.enabled=false --conf spark.sql.shuffle.partitions=4 \
+  >"$state/spark.log" 2>&1 &
+pids+=($!)
+export TIMBRE_TEST_SPARK_CONNECT="sc://127.0.0.1:$spark_port"
+
+cargo test --workspace --all-targets --locked --no-run
+echo "waiting for Spark Connect on port $spark_port" >&2
+wait_for_port "$spark_port" "$state/spark.log" 1800
 
 cargo test --workspace --all-targets --locked "$@"
