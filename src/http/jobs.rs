@@ -87,16 +87,16 @@ fn bad_request(message: String) -> HttpResponse {
 }
 
 /// The caller, admitted like a GraphQL request (key, rate limit).
-fn admitted(request: &HttpRequest, endpoint: &Endpoint) -> Result<Caller, HttpResponse> {
-    admit(request, endpoint)
-        .map(|(_, caller)| caller)
-        .map_err(|r| *r)
+fn admitted(request: &HttpRequest, endpoint: &Endpoint) -> Result<Caller, Box<HttpResponse>> {
+    admit(request, endpoint).map(|(_, caller)| caller)
 }
 
 /// The caller, when its key allows `write`.
-fn writer(request: &HttpRequest, endpoint: &Endpoint) -> Result<Caller, HttpResponse> {
+fn writer(request: &HttpRequest, endpoint: &Endpoint) -> Result<Caller, Box<HttpResponse>> {
     let caller = admitted(request, endpoint)?;
-    caller.require(Role::Write).map_err(failed)?;
+    caller
+        .require(Role::Write)
+        .map_err(|e| Box::new(failed(e)))?;
     Ok(caller)
 }
 
@@ -108,7 +108,7 @@ async fn start(
 ) -> HttpResponse {
     let caller = match writer(&request, &endpoint) {
         Ok(caller) => caller,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let started: StartRequest = match serde_json::from_slice(&body) {
         Ok(started) => started,
@@ -132,7 +132,7 @@ async fn list(
     jobs: web::Data<Arc<Jobs>>,
 ) -> HttpResponse {
     if let Err(response) = admitted(&request, &endpoint) {
-        return response;
+        return *response;
     }
     let query: ListQuery = match serde_urlencoded::from_str(request.query_string()) {
         Ok(query) => query,
@@ -156,7 +156,7 @@ async fn get(
     id: web::Path<String>,
 ) -> HttpResponse {
     if let Err(response) = admitted(&request, &endpoint) {
-        return response;
+        return *response;
     }
     match jobs.get(&id).await {
         Ok(job) => HttpResponse::Ok().json(job),
@@ -172,7 +172,7 @@ async fn cancel(
 ) -> HttpResponse {
     let caller = match writer(&request, &endpoint) {
         Ok(caller) => caller,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     match jobs
         .cancel(&id, caller.key_name().unwrap_or("anonymous"))
