@@ -89,6 +89,13 @@ pub struct JobError {
     message: String,
 }
 
+/// Milliseconds since the epoch as RFC 3339, as the API writes times.
+fn rfc3339(ms: i64) -> String {
+    let at =
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+    humantime::format_rfc3339_millis(at).to_string()
+}
+
 /// An analytics job.
 pub struct JobObject(pub JobRecord);
 
@@ -114,15 +121,17 @@ impl JobObject {
     async fn genres(&self) -> &[String] {
         &self.0.params.genres
     }
-    /// When it was accepted, ms since the epoch.
-    async fn created_at_ms(&self) -> i64 {
-        self.0.created_ms
+    /// When it was accepted (RFC 3339, UTC).
+    async fn created_at(&self) -> String {
+        rfc3339(self.0.created_ms)
     }
-    async fn started_at_ms(&self) -> Option<i64> {
-        self.0.started_ms
+    /// When it began to run.
+    async fn started_at(&self) -> Option<String> {
+        self.0.started_ms.map(rfc3339)
     }
-    async fn finished_at_ms(&self) -> Option<i64> {
-        self.0.finished_ms
+    /// When it ended.
+    async fn finished_at(&self) -> Option<String> {
+        self.0.finished_ms.map(rfc3339)
     }
     /// How long it ran, in milliseconds (once finished).
     async fn duration_ms(&self) -> Option<i64> {

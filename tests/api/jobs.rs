@@ -41,7 +41,7 @@ fn spark_url() -> Option<String> {
     }
 }
 
-const JOB: &str = "id kind engine state requestedBy durationMs error { code message }
+const JOB: &str = "id kind engine state requestedBy createdAt durationMs error { code message }
     result { __typename
       ... on GenreTrendsResult { trends { genre year trackCount popularity features { feature mean } } }
       ... on GenreFingerprintsResult { genres { genre trackCount
@@ -148,6 +148,10 @@ async fn embedded_jobs_give_what_the_in_memory_queries_give() {
     .await;
     assert_eq!(trends["state"], "SUCCEEDED", "{trends}");
     assert_eq!(trends["requestedBy"], "analyst");
+    assert!(
+        trends["createdAt"].as_str().unwrap().ends_with('Z'),
+        "RFC 3339 in UTC: {trends}"
+    );
     assert_eq!(trends["engine"], "EMBEDDED");
     let expected = app
         .query(
