@@ -342,7 +342,10 @@ async fn store_read(
     if !tracks.is_empty() {
         report.stored = Some(service.upsert_from(tracks, origin).await?);
     }
-    service.report_events(origin, report.ingest_events(ids.iter()));
+    // An event per record, only for a lake to keep.
+    if service.has_change_sinks() {
+        service.report_events(origin, report.ingest_events(ids.iter()));
+    }
     Ok(())
 }
 

@@ -239,4 +239,14 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn every_job_failure_code_is_an_api_code() {
+        for code in crate::domain::job::failure::ALL {
+            assert!(
+                Code::ALL.iter().any(|c| c.as_str() == code),
+                "{code} is missing from the codes! table"
+            );
+        }
+    }
 }

@@ -12,8 +12,8 @@ use super::genre::{FeatureSummary, GenreLevel, SummaryObject};
 use super::query::GenreTrend;
 use crate::auth::Caller;
 use crate::config::Role;
-use crate::domain::job::{self as domain, Fingerprint, Level, Stats};
-use crate::domain::{JobFilter, JobRecord, JobResult, Summary};
+use crate::domain::job::{self as domain, Fingerprint};
+use crate::domain::{JobFilter, JobRecord, JobResult};
 use crate::service::jobs::Jobs;
 
 /// What a job computes.
@@ -69,10 +69,7 @@ pub struct JobParamsInput {
 impl From<JobParamsInput> for domain::JobParams {
     fn from(input: JobParamsInput) -> Self {
         domain::JobParams {
-            level: match input.level {
-                GenreLevel::Genre => Level::Genre,
-                GenreLevel::Subgenre => Level::Subgenre,
-            },
+            level: input.level.into(),
             genres: input.genres,
             from: input.from,
             to: input.to,
@@ -188,35 +185,24 @@ pub struct GenreFingerprintsResult {
 /// One genre's profile.
 pub struct FingerprintObject(Fingerprint);
 
-/// [`Stats`] as the domain's [`Summary`], which the `Summary` type shows.
-fn summary(s: Stats) -> Summary {
-    Summary {
-        count: usize::try_from(s.count).unwrap_or(usize::MAX),
-        mean: s.mean,
-        std_dev: s.std_dev,
-        min: s.min,
-        max: s.max,
-    }
-}
-
 #[Object(name = "GenreFingerprint")]
 impl FingerprintObject {
     async fn genre(&self) -> &str {
         &self.0.genre
     }
-    async fn track_count(&self) -> u64 {
+    async fn track_count(&self) -> usize {
         self.0.track_count
     }
     /// Popularity (0 to 100) of the tracks that have one.
     async fn popularity(&self) -> Option<SummaryObject> {
-        self.0.popularity.map(|s| SummaryObject(summary(s)))
+        self.0.popularity.map(SummaryObject)
     }
     /// Mean, spread and range of every audio feature the tracks know.
     async fn features(&self) -> Vec<FeatureSummary> {
         self.0
             .features
             .iter()
-            .map(|(f, s)| FeatureSummary::new(*f, summary(*s)))
+            .map(|(f, s)| FeatureSummary::new(*f, *s))
             .collect()
     }
 }

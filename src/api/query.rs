@@ -265,18 +265,6 @@ pub struct FeatureMean {
     mean: f64,
 }
 
-impl From<crate::domain::job::TrendRow> for GenreTrend {
-    fn from(t: crate::domain::job::TrendRow) -> Self {
-        GenreTrend::from(YearTrend {
-            genre: t.genre,
-            year: t.year,
-            track_count: usize::try_from(t.track_count).unwrap_or(usize::MAX),
-            popularity: t.popularity,
-            features: t.features,
-        })
-    }
-}
-
 impl From<YearTrend> for GenreTrend {
     fn from(t: YearTrend) -> Self {
         GenreTrend {

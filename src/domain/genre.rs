@@ -3,11 +3,14 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
 use super::{Feature, TrackFields};
 
 /// Which genre names a query speaks of: the broad genres (e.g. "rock") or
 /// the finer subgenres (e.g. "hard rock").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum GenreLevel {
     #[default]
     Genre,
@@ -25,7 +28,7 @@ impl GenreLevel {
 }
 
 /// Count, mean, spread and extremes of a set of numbers.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct Summary {
     pub count: usize,
     pub mean: f64,
@@ -191,7 +194,7 @@ mod tests {
 
 /// One genre in one release year: how many tracks, how popular, and the
 /// mean of each audio feature. The unit of genre-trend dashboards.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct YearTrend {
     pub genre: String,
     pub year: u16,

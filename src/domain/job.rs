@@ -30,8 +30,6 @@ pub enum JobKind {
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 2] = [JobKind::GenreTrends, JobKind::GenreFingerprints];
-
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::GenreTrends => "genre_trends",
@@ -84,7 +82,7 @@ impl JobState {
 pub struct JobParams {
     /// Genres or subgenres.
     #[serde(default)]
-    pub level: Level,
+    pub level: GenreLevel,
     /// Only these names (lower-case); all when empty.
     #[serde(default)]
     pub genres: Vec<String>,
@@ -94,24 +92,6 @@ pub struct JobParams {
     /// Latest release year (genre trends).
     #[serde(default)]
     pub to: Option<u16>,
-}
-
-/// [`GenreLevel`] as parameters and results spell it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Level {
-    #[default]
-    Genre,
-    Subgenre,
-}
-
-impl From<Level> for GenreLevel {
-    fn from(level: Level) -> Self {
-        match level {
-            Level::Genre => GenreLevel::Genre,
-            Level::Subgenre => GenreLevel::Subgenre,
-        }
-    }
 }
 
 impl JobParams {
@@ -162,7 +142,7 @@ impl JobParams {
     /// The trend query these parameters ask for.
     pub fn trend_query(&self) -> TrendQuery {
         TrendQuery {
-            level: self.level.into(),
+            level: self.level,
             genres: self.genres.clone(),
             from: self.from,
             to: self.to,
@@ -218,97 +198,31 @@ impl JobFailure {
     }
 }
 
-/// One genre in one release year.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrendRow {
-    pub genre: String,
-    pub year: u16,
-    pub track_count: u64,
-    /// Mean popularity of the tracks that have one.
-    pub popularity: Option<f64>,
-    /// Mean of each feature any of the tracks knows, in [`Feature::ALL`]
-    /// order.
-    pub features: Vec<(Feature, f64)>,
-}
-
 /// One genre's profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fingerprint {
     pub genre: String,
-    pub track_count: u64,
-    pub popularity: Option<Stats>,
+    pub track_count: usize,
+    pub popularity: Option<Summary>,
     /// One entry per feature any track of the genre knows.
-    pub features: Vec<(Feature, Stats)>,
-}
-
-/// [`Summary`] as results keep it.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Stats {
-    pub count: u64,
-    pub mean: f64,
-    /// Population standard deviation.
-    pub std_dev: f64,
-    pub min: f64,
-    pub max: f64,
-}
-
-impl From<Summary> for Stats {
-    fn from(s: Summary) -> Self {
-        Stats {
-            count: s.count as u64,
-            mean: s.mean,
-            std_dev: s.std_dev,
-            min: s.min,
-            max: s.max,
-        }
-    }
+    pub features: Vec<(Feature, Summary)>,
 }
 
 /// What a job gave.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "rows", rename_all = "snake_case")]
 pub enum JobResult {
-    GenreTrends(Vec<TrendRow>),
+    GenreTrends(Vec<YearTrend>),
     GenreFingerprints(Vec<Fingerprint>),
-}
-
-impl JobResult {
-    /// How many rows the result has.
-    pub fn len(&self) -> usize {
-        match self {
-            JobResult::GenreTrends(rows) => rows.len(),
-            JobResult::GenreFingerprints(rows) => rows.len(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-impl From<YearTrend> for TrendRow {
-    fn from(t: YearTrend) -> Self {
-        TrendRow {
-            genre: t.genre,
-            year: t.year,
-            track_count: t.track_count as u64,
-            popularity: t.popularity,
-            features: t.features,
-        }
-    }
 }
 
 impl From<GenreProfile> for Fingerprint {
     fn from(p: GenreProfile) -> Self {
         Fingerprint {
             genre: p.name,
-            track_count: p.track_count as u64,
-            popularity: p.popularity.map(Stats::from),
-            features: p
-                .features
-                .into_iter()
-                .map(|(f, s)| (f, Stats::from(s)))
-                .collect(),
+            track_count: p.track_count,
+            popularity: p.popularity,
+            features: p.features,
         }
     }
 }
@@ -321,15 +235,11 @@ pub fn run_in_memory<T: super::TrackFields>(
     tracks: impl IntoIterator<Item = T>,
 ) -> JobResult {
     match kind {
-        JobKind::GenreTrends => JobResult::GenreTrends(
-            genre::trends(tracks, &params.trend_query())
-                .into_iter()
-                .map(TrendRow::from)
-                .collect(),
-        ),
+        JobKind::GenreTrends => {
+            JobResult::GenreTrends(genre::trends(tracks, &params.trend_query()))
+        }
         JobKind::GenreFingerprints => {
-            let level = params.level.into();
-            let rows = genre::profiles(tracks, level)
+            let rows = genre::profiles(tracks, params.level)
                 .into_iter()
                 .filter(|p| params.genres.is_empty() || params.genres.contains(&p.name))
                 .map(Fingerprint::from)
@@ -547,7 +457,7 @@ mod tests {
 
     #[test]
     fn the_round_trip_through_json_keeps_a_result() {
-        let result = JobResult::GenreTrends(vec![TrendRow {
+        let result = JobResult::GenreTrends(vec![YearTrend {
             genre: "rock".into(),
             year: 1999,
             track_count: 3,

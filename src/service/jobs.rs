@@ -588,7 +588,7 @@ mod tests {
     #[tokio::test]
     async fn a_result_over_the_limit_fails_with_result_too_large() {
         let big = JobResult::GenreTrends(vec![
-            crate::domain::job::TrendRow {
+            crate::domain::YearTrend {
                 genre: "g".repeat(64),
                 year: 2000,
                 track_count: 1,

@@ -199,6 +199,12 @@ impl TrackService {
         Ok(signals.len())
     }
 
+    /// Whether any sink (the lake) takes the service's changes: when none
+    /// does, callers need not build what they would report.
+    pub fn has_change_sinks(&self) -> bool {
+        self.changes.receiver_count() > 0
+    }
+
     /// Tells sinks what became of records that did not become changes
     /// (rows an import rejected, say).
     pub fn report_events(&self, origin: Origin, events: Vec<IngestEvent>) {

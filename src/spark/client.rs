@@ -42,14 +42,6 @@ impl std::fmt::Debug for SparkConnect {
     }
 }
 
-/// Tasks done and to do in a running statement, from Spark's progress
-/// messages.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Progress {
-    pub done: i64,
-    pub total: i64,
-}
-
 impl SparkConnect {
     /// A client for `url` (`sc://host[:port][/;param=value…]`); connects
     /// lazily.
@@ -99,18 +91,12 @@ impl SparkConnect {
     }
 
     /// Runs one SQL statement in `session` (a UUID; temporary views live
-    /// as long as it does) and waits for it to finish, telling `progress`
-    /// how far it is.
+    /// as long as it does) and waits for it to finish.
     ///
     /// # Errors
     /// [`SparkError::Unavailable`] when the server cannot be reached,
     /// [`SparkError::Query`] with Spark's message when the statement fails.
-    pub async fn sql(
-        &self,
-        session: &str,
-        statement: &str,
-        progress: &mut (dyn FnMut(Progress) + Send),
-    ) -> Result<(), SparkError> {
+    pub async fn sql(&self, session: &str, statement: &str) -> Result<(), SparkError> {
         let request = proto::ExecutePlanRequest {
             session_id: session.to_string(),
             user_context: Self::user(),
@@ -142,14 +128,8 @@ impl SparkConnect {
         // The stream ends with status OK once the statement has run (a
         // `ResultComplete` message comes only with reattachable execution,
         // which timbre does not ask for); a failure ends it with an error.
-        while let Some(message) = stream.message().await.map_err(|s| self.error(s))? {
-            if let Some(p) = message.execution_progress {
-                progress(Progress {
-                    done: p.stages.iter().map(|s| s.num_completed_tasks).sum(),
-                    total: p.stages.iter().map(|s| s.num_tasks).sum(),
-                });
-            }
-        }
+        // The messages themselves (progress, metrics) are not needed.
+        while stream.message().await.map_err(|s| self.error(s))?.is_some() {}
         Ok(())
     }
 
@@ -164,18 +144,8 @@ impl SparkConnect {
             client_type: Some(CLIENT_TYPE.into()),
             interrupt_type: proto::INTERRUPT_ALL,
         };
-        let codec =
-            tonic_prost::ProstCodec::<proto::InterruptRequest, proto::InterruptResponse>::default();
-        self.grpc()
-            .await?
-            .unary(
-                tonic::Request::new(request),
-                PathAndQuery::from_static(INTERRUPT),
-                codec,
-            )
+        self.unary::<_, proto::InterruptResponse>(INTERRUPT, request)
             .await
-            .map_err(|s| self.error(s))?;
-        Ok(())
     }
 
     /// Frees `session` on the server (its temporary views).
@@ -188,15 +158,22 @@ impl SparkConnect {
             user_context: Self::user(),
             client_type: Some(CLIENT_TYPE.into()),
         };
-        let codec = tonic_prost::ProstCodec::<
-            proto::ReleaseSessionRequest,
-            proto::ReleaseSessionResponse,
-        >::default();
+        self.unary::<_, proto::ReleaseSessionResponse>(RELEASE_SESSION, request)
+            .await
+    }
+
+    /// Calls the unary method at `path`; the answer's content is not used.
+    async fn unary<Req, Resp>(&self, path: &'static str, request: Req) -> Result<(), SparkError>
+    where
+        Req: prost::Message + Send + Sync + 'static,
+        Resp: prost::Message + Default + Send + Sync + 'static,
+    {
+        let codec = tonic_prost::ProstCodec::<Req, Resp>::default();
         self.grpc()
             .await?
             .unary(
                 tonic::Request::new(request),
-                PathAndQuery::from_static(RELEASE_SESSION),
+                PathAndQuery::from_static(path),
                 codec,
             )
             .await
@@ -253,11 +230,7 @@ mod tests {
             .port();
         let client = SparkConnect::new(&format!("sc://127.0.0.1:{port}")).unwrap();
         let err = client
-            .sql(
-                "00000000-0000-0000-0000-000000000000",
-                "SELECT 1",
-                &mut |_| {},
-            )
+            .sql("00000000-0000-0000-0000-000000000000", "SELECT 1")
             .await
             .unwrap_err();
         assert!(matches!(err, SparkError::Unavailable(_)), "{err:?}");

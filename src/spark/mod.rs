@@ -23,7 +23,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
-pub use client::{Progress, SparkConnect};
+pub use client::SparkConnect;
 
 use crate::domain::job::failure;
 use crate::domain::{EngineKind, JobFailure, JobRecord, JobResult};
@@ -85,16 +85,20 @@ impl SparkEngine {
 
     /// Runs the job's statements in `session` and reads its rows.
     async fn compute(&self, job: &JobRecord, session: &str) -> Result<JobResult, SparkError> {
-        let mut ignore = |_: Progress| {};
         for view in &self.views {
-            self.client.sql(session, view, &mut ignore).await?;
+            self.client.sql(session, view).await?;
         }
         let out = self.results.join(&job.id);
         let statement = sql::statement(job, &out.to_string_lossy());
-        self.client.sql(session, &statement, &mut ignore).await?;
-        let lines = read_lines(out.clone()).await?;
+        let written = self.client.sql(session, &statement).await;
+        let lines = match written {
+            Ok(()) => read_lines(out.clone()).await,
+            Err(e) => Err(e),
+        };
+        // Whatever Spark left (all of it, or part of a failed write) has
+        // served its purpose: the result goes to the store.
         let _ = tokio::fs::remove_dir_all(&out).await;
-        sql::result(job.kind, &lines).map_err(SparkError::Results)
+        sql::result(job.kind, &lines?).map_err(SparkError::Results)
     }
 }
 

@@ -2,7 +2,7 @@
 //! prost's derive from `spark/connect/base.proto`, `commands.proto` and
 //! `relations.proto` (Spark 4.x, package `spark.connect`) instead of
 //! generated from them: the protocol has hundreds of messages, timbre needs
-//! a SQL command, its answer's end, its progress and an interrupt, and a
+//! a SQL command, its answer, an interrupt and a session's release, and a
 //! build that needs no `protoc`.
 //!
 //! Protobuf decoders skip fields they do not know, so each message declares
@@ -68,40 +68,14 @@ pub struct Sql {
     pub query: String,
 }
 
-/// `ExecutePlanResponse` (base.proto): the stream's messages. Of the
-/// `response_type` oneof, the progress.
+/// `ExecutePlanResponse` (base.proto): the stream's messages, read only
+/// to the stream's end.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct ExecutePlanResponse {
     #[prost(string, tag = "1")]
     pub session_id: String,
     #[prost(string, tag = "12")]
     pub operation_id: String,
-    #[prost(message, optional, tag = "18")]
-    pub execution_progress: Option<ExecutionProgress>,
-}
-
-/// `ExecutePlanResponse.ExecutionProgress`.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct ExecutionProgress {
-    #[prost(message, repeated, tag = "1")]
-    pub stages: Vec<StageInfo>,
-    #[prost(int64, tag = "2")]
-    pub num_inflight_tasks: i64,
-}
-
-/// `ExecutePlanResponse.ExecutionProgress.StageInfo`.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct StageInfo {
-    #[prost(int64, tag = "1")]
-    pub stage_id: i64,
-    #[prost(int64, tag = "2")]
-    pub num_tasks: i64,
-    #[prost(int64, tag = "3")]
-    pub num_completed_tasks: i64,
-    #[prost(int64, tag = "4")]
-    pub input_bytes_read: i64,
-    #[prost(bool, tag = "5")]
-    pub done: bool,
 }
 
 /// `InterruptRequest` (base.proto), with `interrupt_type`

@@ -12,8 +12,10 @@ use std::fmt::Write;
 
 use serde_json::{Map, Value};
 
-use crate::domain::job::{Fingerprint, Level, Stats, TrendRow};
-use crate::domain::{Feature, JobKind, JobParams, JobRecord, JobResult};
+use crate::domain::job::Fingerprint;
+use crate::domain::{
+    Feature, GenreLevel, JobKind, JobParams, JobRecord, JobResult, Summary, YearTrend,
+};
 
 /// A Spark SQL string literal: Spark reads backslash escapes inside quotes
 /// (and two adjacent literals as one), so quotes and backslashes are
@@ -34,8 +36,8 @@ fn literal(text: &str) -> String {
 /// The genre names a job reads, one row per track and name.
 fn exploded(params: &JobParams) -> String {
     let column = match params.level {
-        Level::Genre => "genres",
-        Level::Subgenre => "subgenres",
+        GenreLevel::Genre => "genres",
+        GenreLevel::Subgenre => "subgenres",
     };
     format!("FROM tracks_current LATERAL VIEW explode({column}) names AS genre")
 }
@@ -135,15 +137,16 @@ fn number(row: &Map<String, Value>, key: &str) -> Option<f64> {
     row.get(key).and_then(Value::as_f64)
 }
 
-fn count(row: &Map<String, Value>, key: &str) -> Result<u64, String> {
+fn count(row: &Map<String, Value>, key: &str) -> Result<usize, String> {
     row.get(key)
         .and_then(Value::as_u64)
+        .and_then(|n| usize::try_from(n).ok())
         .ok_or_else(|| format!("a result row has no {key}"))
 }
 
-fn trend(row: &Map<String, Value>) -> Result<TrendRow, String> {
+fn trend(row: &Map<String, Value>) -> Result<YearTrend, String> {
     let year = count(row, "year")?;
-    Ok(TrendRow {
+    Ok(YearTrend {
         genre: text(row, "genre")?,
         year: u16::try_from(year).map_err(|_| format!("year {year} out of range"))?,
         track_count: count(row, "track_count")?,
@@ -156,12 +159,10 @@ fn trend(row: &Map<String, Value>) -> Result<TrendRow, String> {
 }
 
 /// The summary of `column`, when any track knows it.
-fn stats(row: &Map<String, Value>, column: &str) -> Option<Stats> {
+fn stats(row: &Map<String, Value>, column: &str) -> Option<Summary> {
     let field = |stat: &str| number(row, &format!("{column}__{stat}"));
-    let count = row
-        .get(&format!("{column}__count"))
-        .and_then(Value::as_u64)?;
-    (count > 0).then(|| Stats {
+    let count = count(row, &format!("{column}__count")).ok()?;
+    (count > 0).then(|| Summary {
         count,
         mean: field("mean").unwrap_or_default(),
         std_dev: field("std_dev").unwrap_or_default(),

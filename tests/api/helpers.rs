@@ -27,6 +27,21 @@ pub struct TestApp {
     running: JoinHandle<anyhow::Result<()>>,
 }
 
+/// The key of [`writer_auth`]'s `write`-role key.
+pub const WRITER_KEY: &str = "test-writer-key-0123456789";
+
+/// Access settings with one `write` key, [`WRITER_KEY`], named `analyst`.
+pub fn writer_auth() -> timbre::config::AuthSettings {
+    use timbre::config::{ApiKey, AuthSettings, Role, Secret};
+    AuthSettings {
+        keys: vec![ApiKey {
+            name: "analyst".into(),
+            key: Secret(WRITER_KEY.into()),
+            role: Role::Write,
+        }],
+    }
+}
+
 /// A fresh data directory kept alive for the test.
 pub fn data_dir() -> TempDir {
     tempfile::tempdir().expect("a temporary directory")
@@ -120,6 +135,21 @@ impl TestApp {
             variables,
         )
         .await
+    }
+
+    /// POSTs a GraphQL request with [`WRITER_KEY`] and returns the JSON
+    /// body.
+    pub async fn mutate(&self, query: &str, variables: Value) -> Value {
+        self.client
+            .post(format!("{}/graphql", self.address))
+            .bearer_auth(WRITER_KEY)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("the server answers")
+            .json()
+            .await
+            .expect("a JSON body")
     }
 
     /// GETs `path` (e.g. `/readyz`) and returns the JSON body.

@@ -8,23 +8,14 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use timbre::config::{ApiKey, AuthSettings, Config, JobSettings, LakeSettings, Role, Secret};
+use timbre::config::{Config, JobSettings, LakeSettings};
 use timbre::ingest::Source;
 
-use crate::helpers::{data_dir, shared_dataset, spawn_app, synthetic_csv, test_config, TestApp};
+use crate::helpers::{
+    data_dir, shared_dataset, spawn_app, synthetic_csv, test_config, writer_auth, TestApp,
+    WRITER_KEY,
+};
 use crate::server_process::{free_port, in_ci};
-
-const WRITER: &str = "jobs-writer-key-0123456789";
-
-fn writer() -> AuthSettings {
-    AuthSettings {
-        keys: vec![ApiKey {
-            name: "analyst".into(),
-            key: Secret(WRITER.into()),
-            role: Role::Write,
-        }],
-    }
-}
 
 /// The Spark Connect server `scripts/test.sh` started; `None` (passing
 /// over the test) only outside CI.
@@ -48,23 +39,8 @@ const JOB: &str = "id kind engine state requestedBy createdAt durationMs error {
             popularity { count mean stdDev min max }
             features { feature count mean stdDev min max } } } }";
 
-/// Sends a mutation with the writer's key.
-async fn mutate(app: &TestApp, query: &str, variables: Value) -> Value {
-    app.client
-        .post(format!("{}/graphql", app.address))
-        .bearer_auth(WRITER)
-        .json(&json!({ "query": query, "variables": variables }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 async fn start_job(app: &TestApp, kind: &str, params: Value, engine: &str) -> String {
-    let body = mutate(
-        app,
+    let body = app.mutate(
         "mutation($k: JobKind!, $p: JobParamsInput!, $e: JobEngine) { startJob(kind: $k, params: $p, engine: $e) { id state } }",
         json!({ "k": kind, "p": params, "e": engine }),
     )
@@ -134,7 +110,7 @@ async fn embedded_jobs_give_what_the_in_memory_queries_give() {
     let dir = data_dir();
     let csv = synthetic_csv(dir.path(), 400);
     let config = Config {
-        auth: writer(),
+        auth: writer_auth(),
         ..test_config(&dir.path().join("data"))
     };
     let app = spawn_app(config, &[&csv]).await;
@@ -219,7 +195,7 @@ async fn embedded_jobs_give_what_the_in_memory_queries_give() {
 async fn bad_job_requests_get_codes_before_anything_runs() {
     let dir = data_dir();
     let config = Config {
-        auth: writer(),
+        auth: writer_auth(),
         ..test_config(&dir.path().join("data"))
     };
     let app = spawn_app(config, &[]).await;
@@ -230,11 +206,15 @@ async fn bad_job_requests_get_codes_before_anything_runs() {
         "starting a job needs a key"
     );
     let code = |body: &Value| body["errors"][0]["extensions"]["code"].clone();
-    let bad = mutate(&app, start, json!({ "p": { "from": 2001, "to": 1999 } })).await;
+    let bad = app
+        .mutate(start, json!({ "p": { "from": 2001, "to": 1999 } }))
+        .await;
     assert_eq!(code(&bad), "INVALID_ARGUMENT", "{bad}");
-    let bad = mutate(&app, start, json!({ "p": { "genres": ["x".repeat(101)] } })).await;
+    let bad = app
+        .mutate(start, json!({ "p": { "genres": ["x".repeat(101)] } }))
+        .await;
     assert_eq!(code(&bad), "INVALID_ARGUMENT", "{bad}");
-    let spark = mutate(&app, start, json!({ "p": {}, "e": "SPARK" })).await;
+    let spark = app.mutate(start, json!({ "p": {}, "e": "SPARK" })).await;
     assert_eq!(code(&spark), "NOT_CONFIGURED", "{spark}");
     let unknown = app
         .query(
@@ -253,7 +233,7 @@ async fn jobs_over_http_json_answer_202_with_a_location_and_coded_errors() {
     let dir = data_dir();
     let csv = synthetic_csv(dir.path(), 100);
     let config = Config {
-        auth: writer(),
+        auth: writer_auth(),
         ..test_config(&dir.path().join("data"))
     };
     let app = spawn_app(config, &[&csv]).await;
@@ -273,7 +253,7 @@ async fn jobs_over_http_json_answer_202_with_a_location_and_coded_errors() {
     let junk = app
         .client
         .post(&url)
-        .bearer_auth(WRITER)
+        .bearer_auth(WRITER_KEY)
         .body("{\"kind\": \"genre_trends\", \"extra\": 1}")
         .send()
         .await
@@ -288,7 +268,7 @@ async fn jobs_over_http_json_answer_202_with_a_location_and_coded_errors() {
     let started = app
         .client
         .post(&url)
-        .bearer_auth(WRITER)
+        .bearer_auth(WRITER_KEY)
         .json(&json!({ "kind": "genre_fingerprints", "params": { "level": "subgenre" } }))
         .send()
         .await
@@ -343,7 +323,7 @@ async fn jobs_over_http_json_answer_202_with_a_location_and_coded_errors() {
     let cancelled = app
         .client
         .delete(format!("{}{location}", app.address))
-        .bearer_auth(WRITER)
+        .bearer_auth(WRITER_KEY)
         .send()
         .await
         .unwrap();
@@ -359,7 +339,7 @@ async fn spark_s_absence_and_errors_end_the_job_with_a_code_and_serving_goes_on(
     let csv = synthetic_csv(dir.path(), 50);
     // Nothing listens on this port.
     let config = Config {
-        auth: writer(),
+        auth: writer_auth(),
         jobs: JobSettings {
             spark: Some(format!("sc://127.0.0.1:{}", free_port())),
             ..JobSettings::default()
@@ -388,7 +368,7 @@ async fn spark_gives_the_embedded_engine_s_results_and_stops_when_cancelled() {
     let dir = data_dir();
     let lake = dir.path().join("lake").to_string_lossy().into_owned();
     let config = Config {
-        auth: writer(),
+        auth: writer_auth(),
         lake: LakeSettings {
             location: Some(lake.clone()),
             flush_interval_ms: 200,
@@ -416,12 +396,12 @@ async fn spark_gives_the_embedded_engine_s_results_and_stops_when_cancelled() {
     let mut seen = None;
     for _ in 0..3 {
         let id = start_job(&app, "GENRE_FINGERPRINTS", json!({}), "SPARK").await;
-        let cancelled = mutate(
-            &app,
-            "mutation($id: ID!) { cancelJob(id: $id) { state error { code message } } }",
-            json!({ "id": id }),
-        )
-        .await;
+        let cancelled = app
+            .mutate(
+                "mutation($id: ID!) { cancelJob(id: $id) { state error { code message } } }",
+                json!({ "id": id }),
+            )
+            .await;
         let state = cancelled["data"]["cancelJob"]["state"].clone();
         if state != "SUCCEEDED" {
             seen = Some(cancelled);

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use timbre::config::{ApiKey, AuthSettings, Config, KafkaSettings, LakeSettings, Role, Secret};
+use timbre::config::{Config, KafkaSettings, LakeSettings};
 use timbre::domain::Track;
 use timbre::ingest::{ChangeBatch, ChangeSink, Origin, Source, TrackChange};
 use timbre::kafka::message::encode_upsert;
@@ -15,22 +15,12 @@ use timbre::lake::{tables, Lake};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{data_dir, shared_dataset, spawn_app, synthetic_csv, test_config, TestApp};
+use crate::helpers::{
+    data_dir, shared_dataset, spawn_app, synthetic_csv, test_config, writer_auth, TestApp,
+};
 use crate::kafka_server::{shared_brokers, unique_settings, TestProducer};
 use crate::lake_readers::{read_lake, s3};
 use crate::server_process::in_ci;
-
-const WRITER: &str = "lake-writer-key-0123456789";
-
-fn writer() -> AuthSettings {
-    AuthSettings {
-        keys: vec![ApiKey {
-            name: "writer".into(),
-            key: Secret(WRITER.into()),
-            role: Role::Write,
-        }],
-    }
-}
 
 fn lake_settings(location: String) -> LakeSettings {
     LakeSettings {
@@ -41,17 +31,7 @@ fn lake_settings(location: String) -> LakeSettings {
 }
 
 async fn mutate(app: &TestApp, query: &str, variables: Value) -> Value {
-    let body: Value = app
-        .client
-        .post(format!("{}/graphql", app.address))
-        .bearer_auth(WRITER)
-        .json(&json!({ "query": query, "variables": variables }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = app.mutate(query, variables).await;
     assert!(body["errors"].is_null(), "{body}");
     body
 }
@@ -81,7 +61,7 @@ async fn duckdb_and_spark_read_the_state_graphql_reports() {
     let dir = data_dir();
     let lake_root = dir.path().join("lake");
     let config = Config {
-        auth: writer(),
+        auth: writer_auth(),
         lake: lake_settings(lake_root.to_string_lossy().into_owned()),
         ..test_config(&dir.path().join("data"))
     };

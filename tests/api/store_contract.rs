@@ -1,10 +1,9 @@
 //! One contract, every store: the embedded store and MongoDB must behave the
 //! same for everything the service relies on.
 
-use timbre::domain::job::TrendRow;
 use timbre::domain::{
     genre, EngineKind, Feature, GenreLevel, JobFailure, JobFilter, JobKind, JobParams, JobRecord,
-    JobResult, JobState, Leaning, Track, TrackId, TrackSignal, UserId,
+    JobResult, JobState, Leaning, Track, TrackId, TrackSignal, UserId, YearTrend,
 };
 use timbre::ingest::{self, Source};
 use timbre::store::{EmbeddedStore, MongoStore, TrackStore, UpsertStats};
@@ -199,7 +198,7 @@ async fn jobs_contract(store: &dyn TrackStore) {
     assert_eq!(store.job("job-0000000000000-00000000").await.unwrap(), None);
 
     first.finish(
-        Ok(JobResult::GenreTrends(vec![TrendRow {
+        Ok(JobResult::GenreTrends(vec![YearTrend {
             genre: "rock".into(),
             year: 1999,
             track_count: 12,
