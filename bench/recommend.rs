@@ -274,7 +274,13 @@ async fn main() -> anyhow::Result<()> {
     // Imports leave the graph to a background catch-up: let it finish, so
     // that searches walk the whole graph and nothing competes for the CPU.
     service.flush_graph().await;
-    let jobs = timbre::service::jobs::Jobs::for_service(&service, vec![], Default::default());
+    let jobs = timbre::service::jobs::Jobs::for_service(
+        &service,
+        None,
+        vec![],
+        Default::default(),
+        config.data_dir.join("models"),
+    );
     let schema = api::schema(
         service,
         Arc::new(IngestStatus::disabled()),

@@ -40,7 +40,8 @@ use crate::ingest::{self, ChangeBatch, ImportReport, IngestStatus, Origin, SinkS
 use crate::kafka::LakeFeed;
 use crate::lake::raw::RawResponse;
 use crate::lake::{Lake, RawZone};
-use crate::service::jobs::{Engine, Jobs};
+use crate::service::engine::{Engine, InteractionLog};
+use crate::service::jobs::Jobs;
 use crate::service::{ServiceOptions, Startup, TrackService};
 use crate::spark::SparkEngine;
 use crate::spotify::{Client, Extracted, FeatureSource, SpotifyError, Target};
@@ -111,6 +112,7 @@ impl Application {
         if let Err(e) = jobs.recover().await {
             tracing::warn!(error = %e, "cannot mark the jobs the last run left as interrupted");
         }
+        jobs.load_model().await;
         // Subscribed now, not when the sink's task first runs: a start-up
         // import happens in between, and the lake must see it.
         let lake = lake.map(|lake| (lake, service.changes()));
@@ -355,6 +357,11 @@ async fn store_read(
 /// # Errors
 /// A Spark URL that cannot be used.
 fn job_runner(config: &Config, service: &Arc<TrackService>) -> anyhow::Result<Arc<Jobs>> {
+    // The embedded engine reads listener jobs from the lake, sink or not.
+    let log: Option<Arc<dyn InteractionLog>> = match &config.lake.location {
+        Some(location) => Some(Arc::new(Lake::open(location, &config.lake)?)),
+        None => None,
+    };
     let mut engines: Vec<Arc<dyn Engine>> = Vec::new();
     if let Some(url) = &config.jobs.spark {
         let views = crate::lake::spark_session_views(&config.spark_lake());
@@ -364,7 +371,13 @@ fn job_runner(config: &Config, service: &Arc<TrackService>) -> anyhow::Result<Ar
             config.spark_results(),
         )?));
     }
-    Ok(Jobs::for_service(service, engines, config.jobs.clone()))
+    Ok(Jobs::for_service(
+        service,
+        log,
+        engines,
+        config.jobs.clone(),
+        config.data_dir.join("models"),
+    ))
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -1,19 +1,20 @@
 //! Analytics jobs in GraphQL: `startJob`, `cancelJob`, `job`, `jobs`,
 //! `latestJob`, and the `jobUpdated` subscription. Reads are public like
-//! every read; starting and cancelling need a `write` key.
+//! every read; starting and cancelling need a `write` key (`admin` to train
+//! a model). Results are in `job_results.rs`.
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, Union, ID};
+use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, ID};
 
 use super::auth::require;
 use super::error::ApiResult;
-use super::genre::{FeatureSummary, GenreLevel, SummaryObject};
-use super::query::GenreTrend;
+use super::genre::GenreLevel;
+use super::job_results::JobResultUnion;
 use crate::auth::Caller;
 use crate::config::Role;
-use crate::domain::job::{self as domain, Fingerprint};
-use crate::domain::{JobFilter, JobRecord, JobResult};
+use crate::domain::job as domain;
+use crate::domain::{JobFilter, JobRecord};
 use crate::service::jobs::Jobs;
 
 /// What a job computes.
@@ -26,6 +27,13 @@ pub enum JobKind {
     /// Per genre: count, mean, spread and range of popularity and of each
     /// audio feature.
     GenreFingerprints,
+    /// From the lake's interaction log: interactions per day by kind and
+    /// genre, the most played tracks and artists, skip rates by genre.
+    ListenerBehaviour,
+    /// Trains the item-to-item model behind `recommendForPlaylist` and
+    /// `recommendForUser` from playlists and listeners' plays and likes;
+    /// the server uses it once the job succeeds. Needs an `admin` key.
+    CoOccurrenceModel,
 }
 
 /// Where a job runs.
@@ -64,6 +72,16 @@ pub struct JobParamsInput {
     from: Option<u16>,
     /// Latest release year (genre trends only).
     to: Option<u16>,
+    /// First UTC day (`YYYY-MM-DD`) of interactions counted (listener
+    /// behaviour, co-occurrence model).
+    since: Option<String>,
+    /// Last UTC day (`YYYY-MM-DD`, inclusive) of interactions counted.
+    until: Option<String>,
+    /// Entries per top list, 1 to 100 (listener behaviour; default 10).
+    top: Option<u32>,
+    /// Neighbours kept per track, 1 to 1000 (co-occurrence model; default
+    /// 200).
+    neighbours: Option<u32>,
 }
 
 impl From<JobParamsInput> for domain::JobParams {
@@ -73,6 +91,10 @@ impl From<JobParamsInput> for domain::JobParams {
             genres: input.genres,
             from: input.from,
             to: input.to,
+            since: input.since,
+            until: input.until,
+            top: input.top,
+            neighbours: input.neighbours,
         }
     }
 }
@@ -147,66 +169,6 @@ impl JobObject {
     }
 }
 
-/// A job's result, by kind.
-#[derive(Union)]
-#[graphql(name = "JobResult")]
-pub enum JobResultUnion {
-    GenreTrends(GenreTrendsResult),
-    GenreFingerprints(GenreFingerprintsResult),
-}
-
-impl From<JobResult> for JobResultUnion {
-    fn from(result: JobResult) -> Self {
-        match result {
-            JobResult::GenreTrends(rows) => JobResultUnion::GenreTrends(GenreTrendsResult {
-                trends: rows.into_iter().map(GenreTrend::from).collect(),
-            }),
-            JobResult::GenreFingerprints(rows) => {
-                JobResultUnion::GenreFingerprints(GenreFingerprintsResult {
-                    genres: rows.into_iter().map(FingerprintObject).collect(),
-                })
-            }
-        }
-    }
-}
-
-/// Genre trends by release year, sorted by genre, then year.
-#[derive(SimpleObject)]
-pub struct GenreTrendsResult {
-    trends: Vec<GenreTrend>,
-}
-
-/// Genre fingerprints, sorted by genre.
-#[derive(SimpleObject)]
-pub struct GenreFingerprintsResult {
-    genres: Vec<FingerprintObject>,
-}
-
-/// One genre's profile.
-pub struct FingerprintObject(Fingerprint);
-
-#[Object(name = "GenreFingerprint")]
-impl FingerprintObject {
-    async fn genre(&self) -> &str {
-        &self.0.genre
-    }
-    async fn track_count(&self) -> usize {
-        self.0.track_count
-    }
-    /// Popularity (0 to 100) of the tracks that have one.
-    async fn popularity(&self) -> Option<SummaryObject> {
-        self.0.popularity.map(SummaryObject)
-    }
-    /// Mean, spread and range of every audio feature the tracks know.
-    async fn features(&self) -> Vec<FeatureSummary> {
-        self.0
-            .features
-            .iter()
-            .map(|(f, s)| FeatureSummary::new(*f, *s))
-            .collect()
-    }
-}
-
 pub(crate) fn jobs<'a>(ctx: &Context<'a>) -> &'a Arc<Jobs> {
     ctx.data_unchecked::<Arc<Jobs>>()
 }
@@ -258,6 +220,11 @@ impl JobQuery {
         Ok(jobs(ctx).latest(kind.into()).await.api()?.map(JobObject))
     }
 
+    /// The latest succeeded result of each kind of job.
+    async fn analytics(&self) -> super::job_results::Analytics {
+        super::job_results::Analytics
+    }
+
     /// The engines jobs may run on here.
     async fn job_engines(&self, ctx: &Context<'_>) -> Vec<JobEngine> {
         jobs(ctx).engines().into_iter().map(Into::into).collect()
@@ -274,7 +241,8 @@ impl JobMutation {
     /// `jobUpdated` subscription. Bad parameters give `INVALID_ARGUMENT`
     /// before anything runs, an engine this server lacks `NOT_CONFIGURED`,
     /// a full queue `TOO_MANY_JOBS`. `engine` defaults to
-    /// `[jobs] default_engine`.
+    /// `[jobs] default_engine`. Needs a `write` key (`admin` to train the
+    /// co-occurrence model).
     async fn start_job(
         &self,
         ctx: &Context<'_>,
@@ -282,10 +250,11 @@ impl JobMutation {
         #[graphql(default)] params: JobParamsInput,
         engine: Option<JobEngine>,
     ) -> async_graphql::Result<JobObject> {
-        require(ctx, Role::Write)?;
+        let kind: domain::JobKind = kind.into();
+        require(ctx, if kind.needs_admin() { Role::Admin } else { Role::Write })?;
         jobs(ctx)
             .start(
-                kind.into(),
+                kind,
                 params.into(),
                 engine.map(Into::into),
                 &caller_name(ctx),

@@ -8,6 +8,7 @@ mod features;
 mod genre;
 mod ingest;
 mod inputs;
+mod job_results;
 pub mod jobs;
 mod listener;
 mod loader;

@@ -24,7 +24,7 @@ use parking_lot::Mutex;
 use timbre_index::{IndexParams, VectorIndex};
 
 use crate::domain::{
-    genre, CoOccurrence, FeatureSpace, GenreLevel, GenreProfile, Track, TrackFields, TrackFilter,
+    genre, CoOccurrence, FeatureSpace, Neighbours, GenreLevel, GenreProfile, Track, TrackFields, TrackFilter,
     TrackId,
 };
 use crate::error::Result;
@@ -52,6 +52,10 @@ pub struct Catalog {
     profiles: Mutex<HashMap<GenreLevel, Arc<Vec<GenreProfile>>>>,
     /// Playlist co-occurrence, computed on first use after a write.
     playlists: Mutex<Option<Arc<CoOccurrence>>>,
+    /// The neighbour table of the latest co-occurrence job, which scores
+    /// in place of the playlists when set (kept across writes: a model is
+    /// trained for a catalogue that changes).
+    trained: Mutex<Option<Arc<Neighbours>>>,
     /// Centroids of albums, artists and genres used as seeds, by kind and
     /// lower-case name, kept until the next write.
     groups: Mutex<HashMap<(SeedKind, String), SeedPoint>>,
@@ -170,6 +174,7 @@ impl Catalog {
             space: Arc::new(space),
             profiles: Mutex::default(),
             playlists: Mutex::default(),
+            trained: Mutex::default(),
             groups: Mutex::default(),
         }
     }
@@ -379,8 +384,23 @@ impl Catalog {
     pub fn playlist_model(&self) -> Arc<CoOccurrence> {
         self.playlists
             .lock()
-            .get_or_insert_with(|| Arc::new(CoOccurrence::from_playlists(self.rows())))
+            .get_or_insert_with(|| {
+                let trained = self.trained.lock().clone();
+                Arc::new(CoOccurrence::from_playlists(self.rows()).with_trained(trained))
+            })
             .clone()
+    }
+
+    /// The trained neighbour table in use, if any.
+    pub fn trained(&self) -> Option<Arc<Neighbours>> {
+        self.trained.lock().clone()
+    }
+
+    /// Scores co-occurrence with `trained` from now on (`None`: from the
+    /// playlists again).
+    pub fn set_trained(&self, trained: Option<Arc<Neighbours>>) {
+        *self.trained.lock() = trained;
+        *self.playlists.lock() = None;
     }
 
     /// The tracks of a playlist (by its id), in id order.

@@ -13,9 +13,11 @@
 //! length` entries, a few thousand for a playlist of 50, well under a
 //! millisecond, and a write only has to rebuild the membership lists.
 
+use std::sync::Arc;
+
 use rustc_hash::FxHashMap;
 
-use super::{TrackFields, TrackId};
+use super::{Neighbours, TrackFields, TrackId};
 
 /// Every playlist the tracks belong to, with its tracks (in the order
 /// given, as often as listed), sorted by playlist id so that anything
@@ -48,6 +50,9 @@ pub struct CoOccurrence {
     member_of: FxHashMap<TrackId, Vec<u32>>,
     /// Playlist id → index of its list, for models built from playlists.
     named: FxHashMap<String, u32>,
+    /// A trained neighbour table (a co-occurrence job's), which scores in
+    /// place of the lists when set; the lists still name playlists.
+    trained: Option<Arc<Neighbours>>,
 }
 
 impl CoOccurrence {
@@ -98,6 +103,32 @@ impl CoOccurrence {
             .map(|&i| self.lists[i as usize].as_slice())
     }
 
+    /// The model with `trained` scoring in place of its lists.
+    #[must_use]
+    pub fn with_trained(mut self, trained: Option<Arc<Neighbours>>) -> Self {
+        self.trained = trained;
+        self
+    }
+
+    /// The trained table scoring in place of the lists, if any.
+    pub fn trained(&self) -> Option<&Arc<Neighbours>> {
+        self.trained.as_ref()
+    }
+
+    /// Every track in a list.
+    pub fn tracks(&self) -> impl Iterator<Item = &TrackId> {
+        self.member_of.keys()
+    }
+
+    /// The lists holding `track`.
+    pub fn lists_of(&self, track: &TrackId) -> impl Iterator<Item = &[TrackId]> {
+        self.member_of
+            .get(track)
+            .into_iter()
+            .flatten()
+            .map(|&l| self.lists[l as usize].as_slice())
+    }
+
     /// Number of lists that relate at least two tracks.
     pub fn list_count(&self) -> usize {
         self.lists.len()
@@ -113,7 +144,10 @@ impl CoOccurrence {
     /// weights pushing candidates down). Seeds themselves are scored like
     /// any other track; callers exclude what they must.
     pub fn scores(&self, seeds: &[(TrackId, f32)]) -> FxHashMap<TrackId, f32> {
-        let mut co: FxHashMap<TrackId, f32> = FxHashMap::default();
+        if let Some(trained) = &self.trained {
+            return trained.scores(seeds);
+        }
+        let mut co: FxHashMap<TrackId, u64> = FxHashMap::default();
         let mut scores: FxHashMap<TrackId, f32> = FxHashMap::default();
         for (seed, weight) in seeds {
             let Some(lists) = self.member_of.get(seed) else {
@@ -123,14 +157,16 @@ impl CoOccurrence {
             for &l in lists {
                 for other in &self.lists[l as usize] {
                     if other != seed {
-                        *co.entry(*other).or_default() += 1.0;
+                        *co.entry(*other).or_default() += 1;
                     }
                 }
             }
-            let n_seed = lists.len() as f32;
-            for (other, count) in &co {
-                let n_other = self.lists_holding(other) as f32;
-                *scores.entry(*other).or_default() += weight * count / (n_seed * n_other).sqrt();
+            let n_seed = lists.len() as u64;
+            for (other, &count) in &co {
+                let n_other = self.lists_holding(other) as u64;
+                // As a trained table computes it, so that both rank alike.
+                let sim = super::neighbours::cosine(count, n_seed, n_other) as f32;
+                *scores.entry(*other).or_default() += weight * sim;
             }
         }
         scores

@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::behaviour::{self, Behaviour, Window};
 use super::genre::{self, GenreLevel, GenreProfile, Summary, TrendQuery, YearTrend};
 use super::{DomainError, Feature, Result};
 
@@ -27,14 +28,36 @@ pub enum JobKind {
     /// Per genre: count, mean, spread and extremes of popularity and each
     /// audio feature (the radar chart's data).
     GenreFingerprints,
+    /// From the interaction log: interactions per day by kind and genre,
+    /// the most played tracks and artists, skip rates by genre.
+    ListenerBehaviour,
+    /// The item-to-item model behind playlist and listener
+    /// recommendations, from playlists and listeners' sessions; the server
+    /// loads it when the job succeeds.
+    CoOccurrenceModel,
 }
 
 impl JobKind {
+    pub const ALL: [JobKind; 4] = [
+        JobKind::GenreTrends,
+        JobKind::GenreFingerprints,
+        JobKind::ListenerBehaviour,
+        JobKind::CoOccurrenceModel,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::GenreTrends => "genre_trends",
             JobKind::GenreFingerprints => "genre_fingerprints",
+            JobKind::ListenerBehaviour => "listener_behaviour",
+            JobKind::CoOccurrenceModel => "co_occurrence_model",
         }
+    }
+
+    /// Whether starting it needs an `admin` key rather than `write`: a
+    /// model changes what every listener is recommended.
+    pub fn needs_admin(self) -> bool {
+        self == JobKind::CoOccurrenceModel
     }
 }
 
@@ -92,7 +115,33 @@ pub struct JobParams {
     /// Latest release year (genre trends).
     #[serde(default)]
     pub to: Option<u16>,
+    /// First UTC day of interactions counted, `YYYY-MM-DD` (listener
+    /// behaviour, co-occurrence model).
+    #[serde(default)]
+    pub since: Option<String>,
+    /// Last UTC day of interactions counted, `YYYY-MM-DD`, inclusive.
+    #[serde(default)]
+    pub until: Option<String>,
+    /// Entries of each top list (listener behaviour): 1 to
+    /// [`MAX_TOP`], default [`DEFAULT_TOP`].
+    #[serde(default)]
+    pub top: Option<u32>,
+    /// Neighbours kept per track (co-occurrence model): 1 to
+    /// [`MAX_NEIGHBOURS`], default [`DEFAULT_NEIGHBOURS`].
+    #[serde(default)]
+    pub neighbours: Option<u32>,
 }
+
+/// Longest top list a listener behaviour job gives.
+pub const MAX_TOP: u32 = 100;
+/// Top list length unless asked.
+pub const DEFAULT_TOP: u32 = 10;
+/// Most neighbours per track a model keeps.
+pub const MAX_NEIGHBOURS: u32 = 1000;
+/// Neighbours per track unless asked: enough that `timbre evaluate` finds
+/// the trained model as good as scoring from the lists on the shared
+/// dataset.
+pub const DEFAULT_NEIGHBOURS: u32 = 200;
 
 impl JobParams {
     /// Checks the parameters for `kind` and normalises genre names
@@ -122,21 +171,84 @@ impl JobParams {
                 return invalid(format!("{year} is not a release year"));
             }
         }
+        let (days, years) = (
+            self.since.is_some() || self.until.is_some(),
+            self.from.is_some() || self.to.is_some(),
+        );
+        let window = self.window()?;
+        let name = kind.as_str();
         match kind {
-            JobKind::GenreTrends => {
-                if let (Some(from), Some(to)) = (self.from, self.to) {
-                    if from > to {
-                        return invalid(format!("from ({from}) is after to ({to})"));
-                    }
-                }
+            JobKind::GenreTrends | JobKind::GenreFingerprints if days => {
+                return invalid(format!("{name} takes release years, not days"));
             }
-            JobKind::GenreFingerprints => {
-                if self.from.is_some() || self.to.is_some() {
-                    return invalid("genre fingerprints take no release years".into());
-                }
+            JobKind::GenreFingerprints | JobKind::ListenerBehaviour | JobKind::CoOccurrenceModel
+                if years =>
+            {
+                return invalid(format!("{name} takes no release years"));
+            }
+            _ => {}
+        }
+        if let (Some(from), Some(to)) = (self.from, self.to) {
+            if from > to {
+                return invalid(format!("from ({from}) is after to ({to})"));
             }
         }
+        if let (Some(since), Some(until)) = (window.since_ms, window.until_ms) {
+            if since >= until {
+                return invalid("since is after until".into());
+            }
+        }
+        if let Some(top) = self.top {
+            if kind != JobKind::ListenerBehaviour || !(1..=MAX_TOP).contains(&top) {
+                return invalid(format!("top is 1 to {MAX_TOP}, for listener_behaviour only"));
+            }
+        }
+        if let Some(k) = self.neighbours {
+            if kind != JobKind::CoOccurrenceModel || !(1..=MAX_NEIGHBOURS).contains(&k) {
+                return invalid(format!(
+                    "neighbours is 1 to {MAX_NEIGHBOURS}, for co_occurrence_model only"
+                ));
+            }
+        }
+        if kind == JobKind::CoOccurrenceModel && !self.genres.is_empty() {
+            return invalid("co_occurrence_model takes no genres".into());
+        }
         Ok(self)
+    }
+
+    /// The interactions counted, from `since` and `until`.
+    ///
+    /// # Errors
+    /// [`DomainError::InvalidArgument`] for a day that is not `YYYY-MM-DD`.
+    pub fn window(&self) -> Result<Window> {
+        let day = |d: &Option<String>, end: bool| -> Result<Option<i64>> {
+            d.as_deref()
+                .map(|text| {
+                    behaviour::day_start_ms(text.trim())
+                        .map(|ms| if end { ms + 86_400_000 } else { ms })
+                        .ok_or_else(|| {
+                            let shown: String = text.chars().take(20).collect();
+                            DomainError::InvalidArgument(format!(
+                                "{shown:?} is not a day (YYYY-MM-DD)"
+                            ))
+                        })
+                })
+                .transpose()
+        };
+        Ok(Window {
+            since_ms: day(&self.since, false)?,
+            until_ms: day(&self.until, true)?,
+        })
+    }
+
+    /// Entries per top list.
+    pub fn top(&self) -> usize {
+        self.top.unwrap_or(DEFAULT_TOP) as usize
+    }
+
+    /// Neighbours per track.
+    pub fn neighbours(&self) -> usize {
+        self.neighbours.unwrap_or(DEFAULT_NEIGHBOURS) as usize
     }
 
     /// The trend query these parameters ask for.
@@ -214,6 +326,23 @@ pub struct Fingerprint {
 pub enum JobResult {
     GenreTrends(Vec<YearTrend>),
     GenreFingerprints(Vec<Fingerprint>),
+    ListenerBehaviour(Behaviour),
+    CoOccurrenceModel(ModelSummary),
+}
+
+/// A trained co-occurrence model, as its job's result: the table itself
+/// is kept beside the store (`<data_dir>/models/`) and loaded by the
+/// server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelSummary {
+    /// Tracks with at least one neighbour.
+    pub tracks: usize,
+    /// Neighbour entries in all.
+    pub pairs: usize,
+    /// Neighbours kept per track at most.
+    pub neighbours: usize,
+    /// Where the server keeps the table.
+    pub file: String,
 }
 
 impl From<GenreProfile> for Fingerprint {
@@ -227,14 +356,15 @@ impl From<GenreProfile> for Fingerprint {
     }
 }
 
-/// Runs a job over `tracks` in memory: the embedded engine's whole work,
-/// with the domain's own analytics.
+/// Runs a catalogue job (genre trends or fingerprints) over `tracks` in
+/// memory, with the domain's own analytics; `None` for kinds that read
+/// more than the catalogue.
 pub fn run_in_memory<T: super::TrackFields>(
     kind: JobKind,
     params: &JobParams,
     tracks: impl IntoIterator<Item = T>,
-) -> JobResult {
-    match kind {
+) -> Option<JobResult> {
+    Some(match kind {
         JobKind::GenreTrends => {
             JobResult::GenreTrends(genre::trends(tracks, &params.trend_query()))
         }
@@ -246,7 +376,8 @@ pub fn run_in_memory<T: super::TrackFields>(
                 .collect();
             JobResult::GenreFingerprints(rows)
         }
-    }
+        JobKind::ListenerBehaviour | JobKind::CoOccurrenceModel => return None,
+    })
 }
 
 /// A job as the store keeps it.

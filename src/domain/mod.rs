@@ -2,6 +2,7 @@
 //! genre analytics and the scoring behind recommendations. No I/O here:
 //! everything is plain data and functions, unit-tested without a runtime.
 
+pub mod behaviour;
 pub mod cooccurrence;
 mod error;
 pub mod feature;
@@ -10,12 +11,14 @@ pub mod filter;
 pub mod genre;
 pub mod job;
 pub mod listener;
+pub mod neighbours;
 pub mod recommend;
 mod release_date;
 pub mod track;
 mod track_id;
 
 pub use cooccurrence::CoOccurrence;
+pub use neighbours::Neighbours;
 pub use error::{DomainError, Result};
 pub use feature::{AudioFeatures, Feature, FeatureKind, FeatureValues, RawFeatures};
 pub use feature_space::{Explanation, FeatureComparison, FeatureSpace};

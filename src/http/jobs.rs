@@ -114,6 +114,11 @@ async fn start(
         Ok(started) => started,
         Err(e) => return bad_request(format!("the body is not a job request: {e}")),
     };
+    if started.kind.needs_admin() {
+        if let Err(e) = caller.require(Role::Admin) {
+            return failed(e);
+        }
+    }
     let by = caller.key_name().unwrap_or("anonymous");
     match jobs
         .start(started.kind, started.params, started.engine, by)

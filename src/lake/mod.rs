@@ -12,7 +12,8 @@
 //! - `parquet.rs`, `rows.rs`: domain values into Parquet files;
 //! - `sink.rs`: the server's sink, which keeps the lake current;
 //! - `export.rs`: `timbre export`, a snapshot of the whole catalogue;
-//! - `raw.rs`: the raw zone.
+//! - `raw.rs`: the raw zone;
+//! - `read.rs`: the interaction log read back, for the embedded engine.
 //!
 //! A file is written whole or not at all: a local file is written beside
 //! its final name and renamed, an S3 object appears when its single PUT
@@ -22,6 +23,7 @@
 mod export;
 mod parquet;
 pub mod raw;
+mod read;
 mod rows;
 mod sink;
 pub mod table;

@@ -216,8 +216,7 @@ pub fn kind_name(kind: InteractionKind) -> &'static str {
 
 /// The UTC day of a time, `YYYY-MM-DD`.
 pub fn day(at_ms: i64) -> String {
-    let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(at_ms.max(0) as u64);
-    humantime::format_rfc3339_seconds(at).to_string()[..10].to_string()
+    crate::domain::behaviour::utc_day(at_ms)
 }
 
 #[cfg(test)]

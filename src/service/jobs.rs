@@ -13,15 +13,16 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use parking_lot::Mutex;
 use tokio::sync::{broadcast, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::engine::{EmbeddedEngine, Engine, InteractionLog, JobOutput};
+use super::models::Models;
 use super::TrackService;
 use crate::config::JobSettings;
-use crate::domain::job::{failure, run_in_memory};
+use crate::domain::job::failure;
 use crate::domain::{
     EngineKind, JobFailure, JobFilter, JobKind, JobParams, JobRecord, JobResult, JobState,
 };
@@ -38,48 +39,6 @@ const UPDATE_BUFFER: usize = 256;
 
 /// Most jobs one listing returns.
 pub const MAX_LISTED: usize = 100;
-
-/// Something that runs jobs.
-#[async_trait]
-pub trait Engine: Send + Sync + 'static {
-    fn kind(&self) -> EngineKind;
-
-    /// Runs `job` to its result. When `cancel` fires (a `cancelJob`, a
-    /// time-out, shutdown) it stops its work, remote work included, and
-    /// returns soon; the runner then records why.
-    async fn run(
-        &self,
-        job: &JobRecord,
-        cancel: CancellationToken,
-    ) -> std::result::Result<JobResult, JobFailure>;
-}
-
-/// The embedded engine: the domain's analytics over the in-memory
-/// catalogue, on the blocking pool.
-pub struct EmbeddedEngine(pub Arc<TrackService>);
-
-#[async_trait]
-impl Engine for EmbeddedEngine {
-    fn kind(&self) -> EngineKind {
-        EngineKind::Embedded
-    }
-
-    async fn run(
-        &self,
-        job: &JobRecord,
-        cancel: CancellationToken,
-    ) -> std::result::Result<JobResult, JobFailure> {
-        let (kind, params) = (job.kind, job.params.clone());
-        let work = self
-            .0
-            .read(move |catalog| run_in_memory(kind, &params, catalog.rows()));
-        tokio::select! {
-            result = work => result.map_err(|e| JobFailure::new(failure::INTERNAL, e.to_string())),
-            // The scan finishes on its own (seconds at most); nobody waits.
-            () = cancel.cancelled() => Err(JobFailure::new(failure::JOB_CANCELLED, "stopped")),
-        }
-    }
-}
 
 /// A job being run: how to stop it, and why it was stopped.
 struct Running {
@@ -99,6 +58,8 @@ pub struct Jobs {
     running: Mutex<HashMap<String, Running>>,
     updates: broadcast::Sender<JobRecord>,
     nonce: AtomicU32,
+    /// Where trained models go; without it a model job fails.
+    models: Option<Models>,
 }
 
 impl Jobs {
@@ -117,18 +78,34 @@ impl Jobs {
             running: Mutex::new(HashMap::new()),
             updates: broadcast::channel(UPDATE_BUFFER).0,
             nonce: AtomicU32::new(rand::random()),
+            models: None,
         })
     }
 
     /// A runner for `service`'s store with the embedded engine and `others`.
+    /// The embedded engine reads listener jobs from `log`; trained models
+    /// are kept in `models_dir`.
     pub fn for_service(
         service: &Arc<TrackService>,
+        log: Option<Arc<dyn InteractionLog>>,
         others: Vec<Arc<dyn Engine>>,
         settings: JobSettings,
+        models_dir: std::path::PathBuf,
     ) -> Arc<Self> {
-        let mut engines: Vec<Arc<dyn Engine>> = vec![Arc::new(EmbeddedEngine(Arc::clone(service)))];
+        let mut engines: Vec<Arc<dyn Engine>> =
+            vec![Arc::new(EmbeddedEngine::new(Arc::clone(service), log))];
         engines.extend(others);
-        Jobs::new(Arc::clone(&service.store), engines, settings)
+        let mut jobs = Jobs::new(Arc::clone(&service.store), engines, settings);
+        Arc::get_mut(&mut jobs)
+            .expect("a runner just made has one owner")
+            .models = Some(Models::new(models_dir, Arc::clone(service)));
+        jobs
+    }
+
+    /// Loads the newest trained co-occurrence model, if there is one;
+    /// returns its job's id. Called once at start.
+    pub async fn load_model(&self) -> Option<String> {
+        self.models.as_ref()?.load_latest().await
     }
 
     /// The engines jobs may run on.
@@ -271,7 +248,10 @@ impl Jobs {
                     Err(JobFailure::new(failure::INTERNAL, "stopped"))
                 }
             };
-            outcome.and_then(|result| self.within_limit(result))
+            match outcome {
+                Ok(output) => self.keep(&job, output).await,
+                Err(failure) => Err(failure),
+            }
         } else {
             Err(JobFailure::new(failure::INTERNAL, "stopped before it ran"))
         };
@@ -294,6 +274,28 @@ impl Jobs {
         self.running.lock().remove(&job.id);
         self.active.fetch_sub(1, Ordering::SeqCst);
         drop(permit);
+    }
+
+    /// The job's result from an engine's output: a model is kept and
+    /// loaded first.
+    async fn keep(
+        &self,
+        job: &JobRecord,
+        output: JobOutput,
+    ) -> std::result::Result<JobResult, JobFailure> {
+        let result = match output {
+            JobOutput::Result(result) => result,
+            JobOutput::Model { table, neighbours } => {
+                let models = self.models.as_ref().ok_or_else(|| {
+                    JobFailure::new(failure::INTERNAL, "this runner keeps no models")
+                })?;
+                models
+                    .install(&job.id, table, neighbours)
+                    .await
+                    .map_err(|e| JobFailure::new(failure::INTERNAL, e.to_string()))?
+            }
+        };
+        self.within_limit(result)
     }
 
     /// The result, unless it is larger than `[jobs] max_result_bytes`.
@@ -436,6 +438,7 @@ impl Jobs {
 mod tests {
     use super::*;
     use crate::store::EmbeddedStore;
+    use async_trait::async_trait;
 
     /// An engine that runs until the test lets it finish or it is
     /// cancelled, giving `result`.
@@ -455,10 +458,10 @@ mod tests {
             &self,
             _job: &JobRecord,
             cancel: CancellationToken,
-        ) -> std::result::Result<JobResult, JobFailure> {
+        ) -> std::result::Result<JobOutput, JobFailure> {
             self.started.notify_one();
             tokio::select! {
-                () = self.open.notified() => Ok(self.result.clone()),
+                () = self.open.notified() => Ok(JobOutput::Result(self.result.clone())),
                 () = cancel.cancelled() => Err(JobFailure::new(failure::ENGINE_ERROR, "stopped")),
             }
         }

@@ -19,11 +19,14 @@
 //! - `health`: the store's health and the circuit breaker that keeps a dead
 //!   store from costing queries a time-out;
 //! - `graph`: background graph catch-ups and index snapshots;
-//! - `jobs`: analytics jobs, their runner and the embedded engine.
+//! - `jobs`: analytics jobs and their runner; `engine`: the engine port and
+//!   the embedded engine; `models`: trained co-occurrence models.
 
+pub mod engine;
 mod graph;
 mod health;
 pub mod jobs;
+pub mod models;
 mod open;
 mod queries;
 mod writes;
@@ -189,6 +192,12 @@ impl TrackService {
     /// would cost more than the work.
     pub fn read_now<R>(&self, f: impl FnOnce(&Catalog) -> R) -> R {
         f(&self.catalog.read())
+    }
+
+    /// Scores co-occurrence with a trained neighbour table from now on
+    /// (`None`: from the catalogue's playlists).
+    pub fn use_model(&self, table: Option<Arc<crate::domain::Neighbours>>) {
+        self.catalog.read().set_trained(table);
     }
 }
 

@@ -98,6 +98,7 @@ impl TrackService {
                 };
                 all.extend(tracks);
                 let fresh = Catalog::build_deferred(all, params)?;
+                fresh.set_trained(catalog.read().trained());
                 *catalog.write() = fresh;
                 Ok(())
             } else {

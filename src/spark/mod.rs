@@ -14,6 +14,7 @@
 //! a shared file system.
 
 mod client;
+mod listener_sql;
 mod proto;
 mod sql;
 
@@ -26,8 +27,8 @@ use tokio_util::sync::CancellationToken;
 pub use client::SparkConnect;
 
 use crate::domain::job::failure;
-use crate::domain::{EngineKind, JobFailure, JobRecord, JobResult};
-use crate::service::jobs::Engine;
+use crate::domain::{EngineKind, JobFailure, JobRecord};
+use crate::service::engine::{Engine, JobOutput};
 
 /// What can go wrong talking to Spark.
 #[derive(Debug, thiserror::Error)]
@@ -84,13 +85,18 @@ impl SparkEngine {
     }
 
     /// Runs the job's statements in `session` and reads its rows.
-    async fn compute(&self, job: &JobRecord, session: &str) -> Result<JobResult, SparkError> {
+    async fn compute(&self, job: &JobRecord, session: &str) -> Result<JobOutput, SparkError> {
         for view in &self.views {
             self.client.sql(session, view).await?;
         }
         let out = self.results.join(&job.id);
-        let statement = sql::statement(job, &out.to_string_lossy());
-        let written = self.client.sql(session, &statement).await;
+        let mut written = Ok(());
+        for statement in sql::statements(job, &out.to_string_lossy()) {
+            written = self.client.sql(session, &statement).await;
+            if written.is_err() {
+                break;
+            }
+        }
         let lines = match written {
             Ok(()) => read_lines(out.clone()).await,
             Err(e) => Err(e),
@@ -98,7 +104,7 @@ impl SparkEngine {
         // Whatever Spark left (all of it, or part of a failed write) has
         // served its purpose: the result goes to the store.
         let _ = tokio::fs::remove_dir_all(&out).await;
-        sql::result(job.kind, &lines?).map_err(SparkError::Results)
+        sql::output(job, &lines?).map_err(SparkError::Results)
     }
 }
 
@@ -134,7 +140,7 @@ impl Engine for SparkEngine {
         &self,
         job: &JobRecord,
         cancel: CancellationToken,
-    ) -> Result<JobResult, JobFailure> {
+    ) -> Result<JobOutput, JobFailure> {
         let session = uuid::Uuid::new_v4().to_string();
         let outcome = tokio::select! {
             outcome = self.compute(job, &session) => outcome,

@@ -12,7 +12,9 @@ use std::fmt::Write;
 
 use serde_json::{Map, Value};
 
+use super::listener_sql;
 use crate::domain::job::Fingerprint;
+use crate::service::engine::JobOutput;
 use crate::domain::{
     Feature, GenreLevel, JobKind, JobParams, JobRecord, JobResult, Summary, YearTrend,
 };
@@ -20,7 +22,7 @@ use crate::domain::{
 /// A Spark SQL string literal: Spark reads backslash escapes inside quotes
 /// (and two adjacent literals as one), so quotes and backslashes are
 /// escaped with backslashes.
-fn literal(text: &str) -> String {
+pub(super) fn literal(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('\'');
     for c in text.chars() {
@@ -43,16 +45,25 @@ fn exploded(params: &JobParams) -> String {
 }
 
 /// `genre IN (…)` when the job names genres.
-fn genre_condition(params: &JobParams) -> Option<String> {
+pub(super) fn genre_condition(params: &JobParams) -> Option<String> {
     (!params.genres.is_empty()).then(|| {
         let names: Vec<String> = params.genres.iter().map(|g| literal(g)).collect();
         format!("genre IN ({})", names.join(", "))
     })
 }
 
-/// The statement computing `job` into the directory `out` (as Spark sees
-/// it).
-pub fn statement(job: &JobRecord, out: &str) -> String {
+/// The statements computing `job`, the last writing its rows into the
+/// directory `out` (as Spark sees it).
+pub fn statements(job: &JobRecord, out: &str) -> Vec<String> {
+    match job.kind {
+        JobKind::GenreTrends | JobKind::GenreFingerprints => vec![genre_statement(job, out)],
+        JobKind::ListenerBehaviour => listener_sql::behaviour(&job.params, out),
+        JobKind::CoOccurrenceModel => listener_sql::model(&job.params, out),
+    }
+}
+
+/// The statement of a genre job.
+fn genre_statement(job: &JobRecord, out: &str) -> String {
     let params = &job.params;
     let mut sql = format!(
         "INSERT OVERWRITE DIRECTORY {} USING json\nSELECT genre",
@@ -75,7 +86,7 @@ pub fn statement(job: &JobRecord, out: &str) -> String {
                 conditions.push(format!("release_year <= {to}"));
             }
         }
-        JobKind::GenreFingerprints => {
+        JobKind::GenreFingerprints | JobKind::ListenerBehaviour | JobKind::CoOccurrenceModel => {
             sql.push_str(", count(*) AS track_count");
             for column in std::iter::once("popularity").chain(Feature::ALL.map(Feature::column)) {
                 let _ = write!(
@@ -93,22 +104,41 @@ pub fn statement(job: &JobRecord, out: &str) -> String {
     }
     sql.push_str(match job.kind {
         JobKind::GenreTrends => "\nGROUP BY genre, release_year",
-        JobKind::GenreFingerprints => "\nGROUP BY genre",
+        _ => "\nGROUP BY genre",
     });
     sql
 }
 
-/// The job's result from the JSON lines Spark wrote (`lines`, in any
+/// The job's output from the JSON lines Spark wrote (`lines`, in any
 /// order), sorted as the embedded engine sorts.
 ///
 /// # Errors
 /// A line that is not a row of this job, with the reason.
-pub fn result(kind: JobKind, lines: &[String]) -> Result<JobResult, String> {
+pub fn output(job: &JobRecord, lines: &[String]) -> Result<JobOutput, String> {
     let rows: Vec<Map<String, Value>> = lines
         .iter()
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str(l).map_err(|e| format!("a result line is not JSON: {e}")))
         .collect::<Result<_, _>>()?;
+    Ok(match job.kind {
+        JobKind::GenreTrends | JobKind::GenreFingerprints => {
+            JobOutput::Result(result(job.kind, &rows)?)
+        }
+        JobKind::ListenerBehaviour => JobOutput::Result(JobResult::ListenerBehaviour(
+            listener_sql::behaviour_result(&rows, job.params.top())?,
+        )),
+        JobKind::CoOccurrenceModel => {
+            let neighbours = job.params.neighbours();
+            JobOutput::Model {
+                table: listener_sql::model_result(&rows, neighbours)?,
+                neighbours,
+            }
+        }
+    })
+}
+
+/// A genre job's result.
+fn result(kind: JobKind, rows: &[Map<String, Value>]) -> Result<JobResult, String> {
     match kind {
         JobKind::GenreTrends => {
             let mut trends = rows.iter().map(trend).collect::<Result<Vec<_>, _>>()?;
@@ -123,6 +153,7 @@ pub fn result(kind: JobKind, lines: &[String]) -> Result<JobResult, String> {
             prints.sort_by(|a, b| a.genre.cmp(&b.genre));
             Ok(JobResult::GenreFingerprints(prints))
         }
+        _ => Err(format!("{} is not a genre job", kind.as_str())),
     }
 }
 
@@ -195,7 +226,7 @@ mod tests {
     #[test]
     fn names_are_quoted_so_that_no_name_ends_the_literal() {
         assert_eq!(literal(r"it's a \ genre"), r"'it\'s a \\ genre'");
-        let sql = statement(
+        let sql = statements(
             &job(
                 JobKind::GenreTrends,
                 JobParams {
@@ -206,7 +237,8 @@ mod tests {
                 },
             ),
             "/tmp/out",
-        );
+        )
+        .join(";");
         assert!(sql.contains(r"genre IN ('r\'n\'b')"), "{sql}");
         assert!(
             sql.contains("release_year >= 1990 AND release_year <= 1999"),
@@ -215,13 +247,20 @@ mod tests {
         assert!(sql.starts_with("INSERT OVERWRITE DIRECTORY '/tmp/out' USING json"));
     }
 
+    fn parsed(lines: &[String]) -> Vec<Map<String, Value>> {
+        lines
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
     #[test]
     fn rows_come_back_typed_and_sorted() {
-        let lines = vec![
+        let lines: Vec<String> = vec![
             r#"{"genre":"rock","year":1999,"track_count":2,"popularity":40.5,"energy":0.5}"#.into(),
             r#"{"genre":"pop","year":2001,"track_count":1}"#.into(),
         ];
-        let JobResult::GenreTrends(rows) = result(JobKind::GenreTrends, &lines).unwrap() else {
+        let JobResult::GenreTrends(rows) = result(JobKind::GenreTrends, &parsed(&lines)).unwrap() else {
             panic!("trends expected");
         };
         assert_eq!(rows[0].genre, "pop");
@@ -229,7 +268,7 @@ mod tests {
         assert_eq!(rows[1].features, vec![(Feature::Energy, 0.5)]);
         let prints = result(
             JobKind::GenreFingerprints,
-            &[r#"{"genre":"pop","track_count":3,"popularity__count":0,"energy__count":3,"energy__mean":0.5,"energy__std_dev":0.1,"energy__min":0.4,"energy__max":0.6}"#.into()],
+            &parsed(&[r#"{"genre":"pop","track_count":3,"popularity__count":0,"energy__count":3,"energy__mean":0.5,"energy__std_dev":0.1,"energy__min":0.4,"energy__max":0.6}"#.into()]),
         )
         .unwrap();
         let JobResult::GenreFingerprints(prints) = prints else {
@@ -237,7 +276,7 @@ mod tests {
         };
         assert_eq!(prints[0].popularity, None);
         assert_eq!(prints[0].features[0].1.count, 3);
-        assert!(result(JobKind::GenreTrends, &["{\"year\":1}".into()])
+        assert!(result(JobKind::GenreTrends, &parsed(&["{\"year\":1}".into()]))
             .unwrap_err()
             .contains("genre"));
     }
