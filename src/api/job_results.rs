@@ -82,7 +82,6 @@ impl FingerprintObject {
     }
 }
 
-
 /// Listener behaviour over the job's window of the interaction log.
 pub struct ListenerBehaviourResult(Behaviour);
 
@@ -100,11 +99,21 @@ impl ListenerBehaviourResult {
     }
     /// The most played artists, most first (ties by name).
     async fn top_artists(&self) -> Vec<PlayedArtist> {
-        self.0.top_artists.iter().cloned().map(PlayedArtist).collect()
+        self.0
+            .top_artists
+            .iter()
+            .cloned()
+            .map(PlayedArtist)
+            .collect()
     }
     /// Plays, skips and `skips / (plays + skips)` per genre, by genre.
     async fn skip_rates(&self) -> Vec<GenreSkipRate> {
-        self.0.skip_rates.iter().cloned().map(GenreSkipRate).collect()
+        self.0
+            .skip_rates
+            .iter()
+            .cloned()
+            .map(GenreSkipRate)
+            .collect()
     }
 }
 

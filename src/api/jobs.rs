@@ -251,7 +251,14 @@ impl JobMutation {
         engine: Option<JobEngine>,
     ) -> async_graphql::Result<JobObject> {
         let kind: domain::JobKind = kind.into();
-        require(ctx, if kind.needs_admin() { Role::Admin } else { Role::Write })?;
+        require(
+            ctx,
+            if kind.needs_admin() {
+                Role::Admin
+            } else {
+                Role::Write
+            },
+        )?;
         jobs(ctx)
             .start(
                 kind,

@@ -24,8 +24,8 @@ use parking_lot::Mutex;
 use timbre_index::{IndexParams, VectorIndex};
 
 use crate::domain::{
-    genre, CoOccurrence, FeatureSpace, Neighbours, GenreLevel, GenreProfile, Track, TrackFields, TrackFilter,
-    TrackId,
+    genre, CoOccurrence, FeatureSpace, GenreLevel, GenreProfile, Neighbours, Track, TrackFields,
+    TrackFilter, TrackId,
 };
 use crate::error::Result;
 

@@ -285,7 +285,8 @@ mod tests {
         assert_eq!(day("1970-01-02", Play, Some("rock")), Some(1));
         assert_eq!(day("1970-01-03", Like, None), None);
         assert_eq!(b.days[0].genre, None, "totals first");
-        let tops: Vec<(TrackId, u64)> = b.top_tracks.iter().map(|t| (t.track_id, t.plays)).collect();
+        let tops: Vec<(TrackId, u64)> =
+            b.top_tracks.iter().map(|t| (t.track_id, t.plays)).collect();
         assert_eq!(tops, [(id(9), 3), (id(1), 2), (id(2), 1)]);
         let artists: Vec<(&str, u64)> = b
             .top_artists

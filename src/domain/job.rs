@@ -181,7 +181,9 @@ impl JobParams {
             JobKind::GenreTrends | JobKind::GenreFingerprints if days => {
                 return invalid(format!("{name} takes release years, not days"));
             }
-            JobKind::GenreFingerprints | JobKind::ListenerBehaviour | JobKind::CoOccurrenceModel
+            JobKind::GenreFingerprints
+            | JobKind::ListenerBehaviour
+            | JobKind::CoOccurrenceModel
                 if years =>
             {
                 return invalid(format!("{name} takes no release years"));
@@ -200,7 +202,9 @@ impl JobParams {
         }
         if let Some(top) = self.top {
             if kind != JobKind::ListenerBehaviour || !(1..=MAX_TOP).contains(&top) {
-                return invalid(format!("top is 1 to {MAX_TOP}, for listener_behaviour only"));
+                return invalid(format!(
+                    "top is 1 to {MAX_TOP}, for listener_behaviour only"
+                ));
             }
         }
         if let Some(k) = self.neighbours {

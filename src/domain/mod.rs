@@ -18,7 +18,6 @@ pub mod track;
 mod track_id;
 
 pub use cooccurrence::CoOccurrence;
-pub use neighbours::Neighbours;
 pub use error::{DomainError, Result};
 pub use feature::{AudioFeatures, Feature, FeatureKind, FeatureValues, RawFeatures};
 pub use feature_space::{Explanation, FeatureComparison, FeatureSpace};
@@ -28,5 +27,6 @@ pub use job::{
     EngineKind, JobFailure, JobFilter, JobKind, JobParams, JobRecord, JobResult, JobState,
 };
 pub use listener::{Interaction, InteractionKind, Leaning, ListenerProfile, TrackSignal, UserId};
+pub use neighbours::Neighbours;
 pub use recommend::{RecommendQuery, Seeds};
 pub use track::{Album, Playlist, ReleaseDate, Track, TrackFields, TrackId, TrackParts};

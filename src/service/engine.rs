@@ -24,7 +24,10 @@ pub enum JobOutput {
     Result(JobResult),
     /// A co-occurrence model: the runner keeps the table beside the store,
     /// loads it and records a summary as the result.
-    Model { table: Neighbours, neighbours: usize },
+    Model {
+        table: Neighbours,
+        neighbours: usize,
+    },
 }
 
 /// Something that runs jobs.

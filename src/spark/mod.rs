@@ -104,7 +104,13 @@ impl SparkEngine {
         // Whatever Spark left (all of it, or part of a failed write) has
         // served its purpose: the result goes to the store.
         let _ = tokio::fs::remove_dir_all(&out).await;
-        sql::output(job, &lines?).map_err(SparkError::Results)
+        // Parsing a model's rows (millions at scale) is CPU work: off the
+        // async threads.
+        let (job, lines) = (job.clone(), lines?);
+        tokio::task::spawn_blocking(move || sql::output(&job, &lines))
+            .await
+            .map_err(|e| SparkError::Results(e.to_string()))?
+            .map_err(SparkError::Results)
     }
 }
 

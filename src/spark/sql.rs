@@ -14,10 +14,10 @@ use serde_json::{Map, Value};
 
 use super::listener_sql;
 use crate::domain::job::Fingerprint;
-use crate::service::engine::JobOutput;
 use crate::domain::{
     Feature, GenreLevel, JobKind, JobParams, JobRecord, JobResult, Summary, YearTrend,
 };
+use crate::service::engine::JobOutput;
 
 /// A Spark SQL string literal: Spark reads backslash escapes inside quotes
 /// (and two adjacent literals as one), so quotes and backslashes are
@@ -260,7 +260,8 @@ mod tests {
             r#"{"genre":"rock","year":1999,"track_count":2,"popularity":40.5,"energy":0.5}"#.into(),
             r#"{"genre":"pop","year":2001,"track_count":1}"#.into(),
         ];
-        let JobResult::GenreTrends(rows) = result(JobKind::GenreTrends, &parsed(&lines)).unwrap() else {
+        let JobResult::GenreTrends(rows) = result(JobKind::GenreTrends, &parsed(&lines)).unwrap()
+        else {
             panic!("trends expected");
         };
         assert_eq!(rows[0].genre, "pop");
@@ -276,8 +277,10 @@ mod tests {
         };
         assert_eq!(prints[0].popularity, None);
         assert_eq!(prints[0].features[0].1.count, 3);
-        assert!(result(JobKind::GenreTrends, &parsed(&["{\"year\":1}".into()]))
-            .unwrap_err()
-            .contains("genre"));
+        assert!(
+            result(JobKind::GenreTrends, &parsed(&["{\"year\":1}".into()]))
+                .unwrap_err()
+                .contains("genre")
+        );
     }
 }

@@ -42,6 +42,21 @@ pub fn writer_auth() -> timbre::config::AuthSettings {
     }
 }
 
+/// The key of [`admin_auth`]'s `admin`-role key.
+pub const ADMIN_KEY: &str = "test-admin-key-0123456789a";
+
+/// [`writer_auth`]'s key and an `admin` key, [`ADMIN_KEY`], named `ops`.
+pub fn admin_auth() -> timbre::config::AuthSettings {
+    use timbre::config::{ApiKey, Role, Secret};
+    let mut auth = writer_auth();
+    auth.keys.push(ApiKey {
+        name: "ops".into(),
+        key: Secret(ADMIN_KEY.into()),
+        role: Role::Admin,
+    });
+    auth
+}
+
 /// A fresh data directory kept alive for the test.
 pub fn data_dir() -> TempDir {
     tempfile::tempdir().expect("a temporary directory")
@@ -140,9 +155,14 @@ impl TestApp {
     /// POSTs a GraphQL request with [`WRITER_KEY`] and returns the JSON
     /// body.
     pub async fn mutate(&self, query: &str, variables: Value) -> Value {
+        self.mutate_as(WRITER_KEY, query, variables).await
+    }
+
+    /// POSTs a GraphQL request with `key` and returns the JSON body.
+    pub async fn mutate_as(&self, key: &str, query: &str, variables: Value) -> Value {
         self.client
             .post(format!("{}/graphql", self.address))
-            .bearer_auth(WRITER_KEY)
+            .bearer_auth(key)
             .json(&json!({ "query": query, "variables": variables }))
             .send()
             .await

@@ -12,14 +12,14 @@ use timbre::config::{Config, JobSettings, LakeSettings};
 use timbre::ingest::Source;
 
 use crate::helpers::{
-    data_dir, shared_dataset, spawn_app, synthetic_csv, test_config, writer_auth, TestApp,
-    WRITER_KEY,
+    admin_auth, data_dir, shared_dataset, spawn_app, synthetic_csv, test_config, writer_auth,
+    TestApp, ADMIN_KEY, WRITER_KEY,
 };
 use crate::server_process::{free_port, in_ci};
 
 /// The Spark Connect server `scripts/test.sh` started; `None` (passing
 /// over the test) only outside CI.
-fn spark_url() -> Option<String> {
+pub(crate) fn spark_url() -> Option<String> {
     match std::env::var("TIMBRE_TEST_SPARK_CONNECT") {
         Ok(url) => Some(url),
         Err(_) if in_ci() => {
@@ -37,10 +37,19 @@ const JOB: &str = "id kind engine state requestedBy createdAt durationMs error {
       ... on GenreTrendsResult { trends { genre year trackCount popularity features { feature mean } } }
       ... on GenreFingerprintsResult { genres { genre trackCount
             popularity { count mean stdDev min max }
-            features { feature count mean stdDev min max } } } }";
+            features { feature count mean stdDev min max } } }
+      ... on ListenerBehaviour { days { day kind genre count } topTracks { trackId plays }
+            topArtists { artist plays } skipRates { genre plays skips rate } }
+      ... on CoOccurrenceModel { tracks pairs neighbours } }";
 
-async fn start_job(app: &TestApp, kind: &str, params: Value, engine: &str) -> String {
-    let body = app.mutate(
+pub(crate) async fn start_job(app: &TestApp, kind: &str, params: Value, engine: &str) -> String {
+    // Training a model needs an admin key; the apps that train have one.
+    let key = if kind == "CO_OCCURRENCE_MODEL" {
+        ADMIN_KEY
+    } else {
+        WRITER_KEY
+    };
+    let body = app.mutate_as(key,
         "mutation($k: JobKind!, $p: JobParamsInput!, $e: JobEngine) { startJob(kind: $k, params: $p, engine: $e) { id state } }",
         json!({ "k": kind, "p": params, "e": engine }),
     )
@@ -51,7 +60,7 @@ async fn start_job(app: &TestApp, kind: &str, params: Value, engine: &str) -> St
 }
 
 /// Polls `job(id)` until it is final (failing after `limit`).
-async fn finished(app: &TestApp, id: &str, limit: Duration) -> Value {
+pub(crate) async fn finished(app: &TestApp, id: &str, limit: Duration) -> Value {
     let deadline = Instant::now() + limit;
     loop {
         let body = app
@@ -74,14 +83,14 @@ async fn finished(app: &TestApp, id: &str, limit: Duration) -> Value {
 }
 
 /// Runs a job to its end and returns it.
-async fn run(app: &TestApp, kind: &str, params: Value, engine: &str) -> Value {
+pub(crate) async fn run(app: &TestApp, kind: &str, params: Value, engine: &str) -> Value {
     let id = start_job(app, kind, params, engine).await;
     finished(app, &id, Duration::from_secs(600)).await
 }
 
 /// Asserts that two JSON trees are equal, numbers within a relative 1e-9
 /// (the engines sum in different orders).
-fn assert_close(a: &Value, b: &Value, path: &str) {
+pub(crate) fn assert_close(a: &Value, b: &Value, path: &str) {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => {
             let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
@@ -368,7 +377,7 @@ async fn spark_gives_the_embedded_engine_s_results_and_stops_when_cancelled() {
     let dir = data_dir();
     let lake = dir.path().join("lake").to_string_lossy().into_owned();
     let config = Config {
-        auth: writer_auth(),
+        auth: admin_auth(),
         lake: LakeSettings {
             location: Some(lake.clone()),
             flush_interval_ms: 200,
@@ -441,6 +450,7 @@ async fn spark_gives_the_embedded_engine_s_results_and_stops_when_cancelled() {
             &format!("{kind} {params}"),
         );
     }
+    crate::listener_jobs::engines_agree_on_listener_jobs(&app, &dir.path().join("data")).await;
     app.stop().await;
 
     // A lake Spark cannot read: the job fails with Spark's error.

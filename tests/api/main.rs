@@ -15,6 +15,7 @@ mod kafka_server;
 mod kafka_topics;
 mod lake;
 mod lake_readers;
+mod listener_jobs;
 mod listeners;
 mod mongo_server;
 mod mongodb;
