@@ -244,6 +244,12 @@ impl Application {
                 )),
             ));
         }
+        if !config.jobs.schedule.is_empty() {
+            tasks.push((
+                "the job schedules",
+                tokio::spawn(Arc::clone(&jobs).run_schedules(shutdown.clone())),
+            ));
+        }
         let handle = server.handle();
         let stopper = {
             let shutdown = shutdown.clone();

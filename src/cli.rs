@@ -61,6 +61,17 @@ pub struct EvaluateArgs {
         value_parser = unit_interval
     )]
     pub blend_weights: Vec<f32>,
+    /// Also score the co-occurrence model as a co-occurrence job trains it,
+    /// keeping this many neighbours per track (one pair of rows each: alone
+    /// and in the server's default blend), beside the model scored from
+    /// the playlists.
+    #[arg(
+        long,
+        value_name = "K,K,…",
+        value_delimiter = ',',
+        default_value = "1000"
+    )]
+    pub trained_neighbours: Vec<usize>,
 }
 
 /// Parses a number within 0..=1.

@@ -81,6 +81,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 dataset: args.dataset,
                 seed: args.seed,
                 blend_weights: args.blend_weights,
+                trained_neighbours: args.trained_neighbours,
             };
             let report =
                 tokio::task::spawn_blocking(move || timbre::evaluate::run(&options)).await??;

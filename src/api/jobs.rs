@@ -79,8 +79,9 @@ pub struct JobParamsInput {
     until: Option<String>,
     /// Entries per top list, 1 to 100 (listener behaviour; default 10).
     top: Option<u32>,
-    /// Neighbours kept per track, 1 to 1000 (co-occurrence model; default
-    /// 200).
+    /// Neighbours kept per track, 1 to 10000 (co-occurrence model; default
+    /// 1000, at which `timbre evaluate` scores the trained model as the
+    /// in-process one on the shared dataset).
     neighbours: Option<u32>,
 }
 

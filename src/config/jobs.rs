@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::EngineKind;
+use crate::domain::{EngineKind, JobKind, JobParams};
 
 /// Settings of analytics jobs (`[jobs]`, `TIMBRE_JOBS__*`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,6 +34,44 @@ pub struct JobSettings {
     /// `RESULT_TOO_LARGE` (MongoDB keeps at most 16 MiB per document).
     /// Default 8 MiB.
     pub max_result_bytes: usize,
+    /// Jobs the server starts by itself, e.g. genre trends every hour
+    /// (`[[jobs.schedule]]`). A run is skipped while the previous job of
+    /// the same kind is still queued or running.
+    pub schedule: Vec<Schedule>,
+}
+
+impl Schedule {
+    /// How often the job runs.
+    ///
+    /// # Errors
+    /// `every` is not a duration of at least a second.
+    pub fn interval(&self) -> Result<std::time::Duration, String> {
+        match humantime::parse_duration(&self.every) {
+            Ok(d) if d >= std::time::Duration::from_secs(1) => Ok(d),
+            Ok(_) => Err("every must be at least 1s".into()),
+            Err(e) => Err(format!("every {:?}: {e}", self.every)),
+        }
+    }
+}
+
+/// A job started on a schedule (`[[jobs.schedule]]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// `genre_trends`, `genre_fingerprints`, `listener_behaviour` or
+    /// `co_occurrence_model`.
+    pub kind: JobKind,
+    /// How often, e.g. `"1h"` or `"15m"` (at least a second).
+    pub every: String,
+    /// Also run once when the server starts (else first after `every`).
+    #[serde(default)]
+    pub at_start: bool,
+    /// The engine; default `[jobs] default_engine`.
+    #[serde(default)]
+    pub engine: Option<EngineKind>,
+    /// The job's parameters, as `startJob` takes them (snake_case).
+    #[serde(default)]
+    pub params: JobParams,
 }
 
 impl Default for JobSettings {
@@ -47,6 +85,7 @@ impl Default for JobSettings {
             max_queued: 16,
             timeout_s: 900,
             max_result_bytes: 8 << 20,
+            schedule: Vec::new(),
         }
     }
 }
@@ -72,6 +111,18 @@ impl JobSettings {
                 "jobs.max_running, jobs.timeout_s and jobs.max_result_bytes must be positive"
                     .into(),
             );
+        }
+        for (i, schedule) in self.schedule.iter().enumerate() {
+            let name = format!("jobs.schedule[{i}] ({})", schedule.kind.as_str());
+            schedule.interval().map_err(|e| format!("{name}: {e}"))?;
+            if schedule.engine == Some(EngineKind::Spark) && self.spark.is_none() {
+                return Err(format!("{name}: the spark engine needs jobs.spark"));
+            }
+            schedule
+                .params
+                .clone()
+                .validate(schedule.kind)
+                .map_err(|e| format!("{name}: {e}"))?;
         }
         Ok(())
     }

@@ -30,7 +30,7 @@ mod spotify;
 
 pub use auth::{ApiKey, AuthSettings, Role};
 pub use http::{HttpSettings, RateLimit};
-pub use jobs::JobSettings;
+pub use jobs::{JobSettings, Schedule};
 pub use kafka::KafkaSettings;
 pub use lake::LakeSettings;
 pub use limits::Limits;

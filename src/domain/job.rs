@@ -137,11 +137,12 @@ pub const MAX_TOP: u32 = 100;
 /// Top list length unless asked.
 pub const DEFAULT_TOP: u32 = 10;
 /// Most neighbours per track a model keeps.
-pub const MAX_NEIGHBOURS: u32 = 1000;
-/// Neighbours per track unless asked: enough that `timbre evaluate` finds
-/// the trained model as good as scoring from the lists on the shared
-/// dataset.
-pub const DEFAULT_NEIGHBOURS: u32 = 200;
+pub const MAX_NEIGHBOURS: u32 = 10_000;
+/// Neighbours per track unless asked: `timbre evaluate` on the shared
+/// dataset scores the trained model exactly as the lists at 1000 (NDCG@50
+/// of the default blend 0.0354 for both), 3 % lower at 200 (0.0342) and
+/// 19 % lower at 50 (0.0287).
+pub const DEFAULT_NEIGHBOURS: u32 = 1000;
 
 impl JobParams {
     /// Checks the parameters for `kind` and normalises genre names

@@ -23,13 +23,14 @@ pub mod spaces;
 pub mod split;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use rustc_hash::FxHashSet;
 use timbre_index::IndexParams;
 
 use crate::catalog::Catalog;
-use crate::domain::{CoOccurrence, TrackId};
+use crate::domain::{CoOccurrence, Neighbours, TrackId};
 use crate::ingest::{self, IngestError, Source};
 
 use methods::{Method, Recommenders};
@@ -47,6 +48,8 @@ pub struct Options {
     pub seed: u64,
     /// Blend weights (share of co-occurrence) to evaluate, each 0..=1.
     pub blend_weights: Vec<f32>,
+    /// Neighbours per track of each trained model to score.
+    pub trained_neighbours: Vec<usize>,
 }
 
 /// Why an evaluation could not run.
@@ -117,6 +120,20 @@ pub fn run(options: &Options) -> Result<Report> {
         .zip(&methods[methods.len() - options.blend_weights.len()..])
         .max_by(|a, b| a.1.scores.ndcg50.total_cmp(&b.1.scores.ndcg50))
         .map(|(w, _)| *w);
+    // The model as a co-occurrence job trains it: the same lists, `k`
+    // neighbours per track, scored alone and in the server's default blend.
+    let mut methods = methods;
+    let server_blend = crate::config::RecommendSettings::default().blend_weight;
+    for &k in &options.trained_neighbours {
+        let table = Neighbours::train(&model, k);
+        let trained = model.clone().with_trained(Some(Arc::new(table)));
+        for method in [Method::CoOccurrence, Method::Blend(server_blend)] {
+            methods.push(report::MethodRow {
+                method: format!("{} (trained, {k} neighbours)", method.label()),
+                scores: continuation(&catalog, &trained, &split, options.seed, method),
+            });
+        }
+    }
     let continuation_time = continuing.elapsed();
 
     let comparing = Instant::now();

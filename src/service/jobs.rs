@@ -37,11 +37,15 @@ const GRACE: Duration = Duration::from_secs(15);
 /// Job updates kept for slow subscribers.
 const UPDATE_BUFFER: usize = 256;
 
+/// `requestedBy` of the jobs schedules start.
+pub const SCHEDULE: &str = "schedule";
+
 /// Most jobs one listing returns.
 pub const MAX_LISTED: usize = 100;
 
 /// A job being run: how to stop it, and why it was stopped.
 struct Running {
+    kind: JobKind,
     cancel: CancellationToken,
     stop: Arc<Mutex<Option<JobFailure>>>,
     task: Option<JoinHandle<()>>,
@@ -199,6 +203,7 @@ impl Jobs {
         self.running.lock().insert(
             job.id.clone(),
             Running {
+                kind,
                 cancel: cancel.clone(),
                 stop: Arc::clone(&stop),
                 task: None,
@@ -400,6 +405,64 @@ impl Jobs {
             .await;
         }
         self.get(id).await
+    }
+
+    /// Whether a job of `kind` is queued or running here.
+    pub fn is_active(&self, kind: JobKind) -> bool {
+        self.running.lock().values().any(|r| r.kind == kind)
+    }
+
+    /// Starts the configured schedules' jobs until `shutdown`: each at its
+    /// interval (and at start when asked), skipped while the previous job
+    /// of its kind is still queued or running.
+    pub async fn run_schedules(self: Arc<Self>, shutdown: CancellationToken) {
+        let tasks: Vec<JoinHandle<()>> = self
+            .settings
+            .schedule
+            .iter()
+            .filter_map(|s| Some((s.clone(), s.interval().ok()?)))
+            .map(|(schedule, every)| {
+                let (jobs, shutdown) = (Arc::clone(&self), shutdown.clone());
+                tokio::spawn(async move {
+                    let start = if schedule.at_start {
+                        tokio::time::Instant::now()
+                    } else {
+                        tokio::time::Instant::now() + every
+                    };
+                    let mut ticks = tokio::time::interval_at(start, every);
+                    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+                    loop {
+                        tokio::select! {
+                            _ = ticks.tick() => jobs.start_scheduled(&schedule).await,
+                            () = shutdown.cancelled() => break,
+                        }
+                    }
+                })
+            })
+            .collect();
+        futures_util::future::join_all(tasks).await;
+    }
+
+    async fn start_scheduled(self: &Arc<Self>, schedule: &crate::config::Schedule) {
+        let kind = schedule.kind.as_str();
+        if self.is_active(schedule.kind) {
+            tracing::info!(
+                kind,
+                "scheduled job skipped: the previous one is still going"
+            );
+            return;
+        }
+        let started = self
+            .start(
+                schedule.kind,
+                schedule.params.clone(),
+                schedule.engine,
+                SCHEDULE,
+            )
+            .await;
+        if let Err(e) = started {
+            tracing::warn!(kind, error = %e, "a scheduled job could not start");
+        }
     }
 
     /// Every change of a job's state, from now on.
@@ -670,5 +733,42 @@ mod tests {
             f.jobs.list(&JobFilter::default(), 0).await,
             Err(Error::Invalid(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn a_schedule_skips_its_run_while_the_previous_job_is_going() {
+        let settings = JobSettings {
+            schedule: vec![crate::config::Schedule {
+                kind: JobKind::GenreTrends,
+                every: "1s".into(),
+                at_start: true,
+                engine: None,
+                params: JobParams::default(),
+            }],
+            ..JobSettings::default()
+        };
+        let f = fixture(settings, empty());
+        let stop = CancellationToken::new();
+        let schedules = tokio::spawn(Arc::clone(&f.jobs).run_schedules(stop.clone()));
+        // The run at start holds the engine until the gate opens.
+        f.started.notified().await;
+        let scheduled = |jobs: &Arc<Jobs>| {
+            let jobs = Arc::clone(jobs);
+            async move { jobs.list(&JobFilter::default(), 100).await.unwrap() }
+        };
+        // Three intervals pass while it runs: none starts another.
+        tokio::time::sleep(Duration::from_millis(3_200)).await;
+        let while_running = scheduled(&f.jobs).await;
+        assert_eq!(while_running.len(), 1, "{while_running:?}");
+        assert_eq!(while_running[0].requested_by, SCHEDULE);
+        f.open.notify_one();
+        // Once it has finished, the next interval starts the next run.
+        f.started.notified().await;
+        let after = scheduled(&f.jobs).await;
+        assert_eq!(after.len(), 2, "{after:?}");
+        assert_eq!(after[1].state, JobState::Succeeded);
+        stop.cancel();
+        schedules.await.unwrap();
+        f.jobs.shutdown().await;
     }
 }

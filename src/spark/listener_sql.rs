@@ -216,7 +216,7 @@ mod tests {
         assert!(sql.contains(r"genre IN ('r\'n\'b')"), "{sql}");
         assert!(sql.contains("LIMIT 10"), "{sql}");
         let model = model(&JobParams::default(), "/tmp/m").join(";\n");
-        assert!(model.contains("r <= 200"), "{model}");
+        assert!(model.contains("r <= 1000"), "{model}");
         assert!(!model.contains("unix_millis"), "{model}");
     }
 

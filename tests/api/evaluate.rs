@@ -94,10 +94,16 @@ fn evaluate_prints_every_method_and_space_with_rates_in_range() {
             "content only (blend 0)",
             "co-occurrence only",
             "blend 0.25",
-            "blend 0.90"
+            "blend 0.90",
+            "co-occurrence only (trained, 1000 neighbours)",
+            "blend 0.90 (trained, 1000 neighbours)",
         ],
         "{stdout}"
     );
+    // 1000 neighbours keep every track of 40 that shares a list: the trained
+    // model scores as the lists do, so its rows equal theirs.
+    assert_eq!(methods[6][1..], methods[3][1..], "{stdout}");
+    assert_eq!(methods[7][1..], methods[5][1..], "{stdout}");
     for row in &methods {
         assert_eq!(row.len(), 7, "{row:?}");
         // HR@10, HR@50, NDCG@50, recall@50, coverage@10 are rates; ILD@10
