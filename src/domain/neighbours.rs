@@ -88,7 +88,7 @@ impl Neighbours {
             .into_iter()
             .map(|(track, row)| (track, best(row, k)))
             .collect();
-        rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        rows.sort_unstable_by_key(|a| a.0);
         Self::from_sorted(rows)
     }
 
