@@ -100,15 +100,17 @@ impl Application {
         });
         // Opening a lake checks its location only (S3 is not reached yet):
         // an outage later degrades readiness, it never stops a start.
-        let lake = match &config.lake.location {
-            Some(location) if config.lake.sink => Some(Lake::open(location, &config.lake)?),
-            _ => None,
+        let opened = match &config.lake.location {
+            Some(location) => Some(Lake::open(location, &config.lake)?),
+            None => None,
         };
+        // The sink writes the lake only when asked; jobs read it anyway.
+        let lake = opened.clone().filter(|_| config.lake.sink);
         let sink = Arc::new(match &lake {
             Some(lake) => SinkStatus::new(lake.location()),
             None => SinkStatus::disabled(),
         });
-        let jobs = job_runner(&config, &service)?;
+        let jobs = job_runner(&config, &service, opened)?;
         if let Err(e) = jobs.recover().await {
             tracing::warn!(error = %e, "cannot mark the jobs the last run left as interrupted");
         }
@@ -362,12 +364,13 @@ async fn store_read(
 ///
 /// # Errors
 /// A Spark URL that cannot be used.
-fn job_runner(config: &Config, service: &Arc<TrackService>) -> anyhow::Result<Arc<Jobs>> {
+fn job_runner(
+    config: &Config,
+    service: &Arc<TrackService>,
+    lake: Option<Lake>,
+) -> anyhow::Result<Arc<Jobs>> {
     // The embedded engine reads listener jobs from the lake, sink or not.
-    let log: Option<Arc<dyn InteractionLog>> = match &config.lake.location {
-        Some(location) => Some(Arc::new(Lake::open(location, &config.lake)?)),
-        None => None,
-    };
+    let log = lake.map(|lake| Arc::new(lake) as Arc<dyn InteractionLog>);
     let mut engines: Vec<Arc<dyn Engine>> = Vec::new();
     if let Some(url) = &config.jobs.spark {
         let views = crate::lake::spark_session_views(&config.spark_lake());

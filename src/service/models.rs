@@ -32,7 +32,8 @@ impl Models {
     /// on; returns the job's result.
     ///
     /// # Errors
-    /// [`Error::Io`]-like failures writing the file (then nothing changed).
+    /// [`Error::Internal`] when the file cannot be written (then nothing
+    /// changed).
     pub async fn install(
         &self,
         job_id: &str,
