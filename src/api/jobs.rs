@@ -109,6 +109,18 @@ pub struct JobError {
     message: String,
 }
 
+/// How far a job has come: `done` of `total` units of its engine's work
+/// (a file of the interaction log, a Spark statement), and what it is
+/// doing. Units differ in size: a sign of life, not a time estimate.
+#[derive(SimpleObject)]
+pub struct JobProgress {
+    stage: String,
+    done: u64,
+    total: u64,
+    /// `done / total`, 0 to 1.
+    fraction: f64,
+}
+
 /// Milliseconds since the epoch as RFC 3339, as the API writes times.
 fn rfc3339(ms: i64) -> String {
     let at =
@@ -156,6 +168,15 @@ impl JobObject {
     /// How long it ran, in milliseconds (once finished).
     async fn duration_ms(&self) -> Option<i64> {
         Some(self.0.finished_ms? - self.0.started_ms?)
+    }
+    /// How far it has come, once running (the last report is kept).
+    async fn progress(&self) -> Option<JobProgress> {
+        self.0.progress.as_ref().map(|p| JobProgress {
+            stage: p.stage.clone(),
+            done: p.done,
+            total: p.total,
+            fraction: p.fraction(),
+        })
     }
     /// Why it failed, was cancelled or interrupted.
     async fn error(&self) -> Option<JobError> {

@@ -401,6 +401,36 @@ pub struct JobRecord {
     pub finished_ms: Option<i64>,
     pub error: Option<JobFailure>,
     pub result: Option<JobResult>,
+    /// How far it has come, as its engine last said (kept after it ends).
+    #[serde(default)]
+    pub progress: Option<JobProgress>,
+}
+
+/// How far a job has come: `done` of `total` units of work, and what it is
+/// doing. A unit is what the engine can count before it starts: a file of
+/// the interaction log, a Spark statement. Units differ in size, so the
+/// fraction is a sign of life and of the stage, not a time estimate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobProgress {
+    pub stage: String,
+    pub done: u64,
+    pub total: u64,
+}
+
+impl JobProgress {
+    pub fn new(stage: impl Into<String>, done: u64, total: u64) -> Self {
+        let total = total.max(1);
+        JobProgress {
+            stage: stage.into(),
+            done: done.min(total),
+            total,
+        }
+    }
+
+    /// `done / total`, in 0..=1.
+    pub fn fraction(&self) -> f64 {
+        self.done as f64 / self.total.max(1) as f64
+    }
 }
 
 impl JobRecord {
@@ -425,6 +455,7 @@ impl JobRecord {
             finished_ms: None,
             error: None,
             result: None,
+            progress: None,
         }
     }
 
@@ -446,6 +477,9 @@ impl JobRecord {
         self.finished_ms = Some(now_ms);
         match outcome {
             Ok(result) => {
+                if let Some(p) = &mut self.progress {
+                    p.done = p.total;
+                }
                 self.state = JobState::Succeeded;
                 self.result = Some(result);
                 self.error = None;

@@ -24,7 +24,8 @@ pub use feature_space::{Explanation, FeatureComparison, FeatureSpace};
 pub use filter::TrackFilter;
 pub use genre::{GenreLevel, GenreProfile, Summary, TrendQuery, YearTrend};
 pub use job::{
-    EngineKind, JobFailure, JobFilter, JobKind, JobParams, JobRecord, JobResult, JobState,
+    EngineKind, JobFailure, JobFilter, JobKind, JobParams, JobProgress, JobRecord, JobResult,
+    JobState,
 };
 pub use listener::{Interaction, InteractionKind, Leaning, ListenerProfile, TrackSignal, UserId};
 pub use neighbours::Neighbours;

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::TrackService;
@@ -14,7 +15,7 @@ use crate::domain::cooccurrence::playlists_of;
 use crate::domain::job::{failure, run_in_memory};
 use crate::domain::{
     CoOccurrence, EngineKind, Interaction, InteractionKind, JobFailure, JobKind, JobParams,
-    JobRecord, JobResult, Neighbours, TrackId, UserId,
+    JobProgress, JobRecord, JobResult, Neighbours, TrackId, UserId,
 };
 
 /// What an engine gives for a job.
@@ -30,17 +31,39 @@ pub enum JobOutput {
     },
 }
 
+/// Where an engine says how far a job has come. Cheap to call between
+/// units of work: the runner keeps only the latest report and stores it at
+/// most every so often.
+#[derive(Clone)]
+pub struct Progress(Arc<watch::Sender<Option<JobProgress>>>);
+
+impl Progress {
+    /// A reporter and the receiver the runner watches.
+    pub fn channel() -> (Self, watch::Receiver<Option<JobProgress>>) {
+        let (sender, receiver) = watch::channel(None);
+        (Progress(Arc::new(sender)), receiver)
+    }
+
+    /// Says the job is at `done` of `total` units, doing `stage`.
+    pub fn report(&self, stage: &str, done: u64, total: u64) {
+        self.0
+            .send_replace(Some(JobProgress::new(stage, done, total)));
+    }
+}
+
 /// Something that runs jobs.
 #[async_trait]
 pub trait Engine: Send + Sync + 'static {
     fn kind(&self) -> EngineKind;
 
-    /// Runs `job` to its output. When `cancel` fires (a `cancelJob`, a
-    /// time-out, shutdown) it stops its work, remote work included, and
-    /// returns soon; the runner then records why.
+    /// Runs `job` to its output, reporting how far it has come to
+    /// `progress`. When `cancel` fires (a `cancelJob`, a time-out,
+    /// shutdown) it stops its work, remote work included, and returns
+    /// soon; the runner then records why.
     async fn run(
         &self,
         job: &JobRecord,
+        progress: Progress,
         cancel: CancellationToken,
     ) -> std::result::Result<JobOutput, JobFailure>;
 }
@@ -56,6 +79,9 @@ pub trait InteractionLog: Send + Sync + 'static {
     async fn read(&self, part: &str) -> std::result::Result<Vec<Interaction>, String>;
 }
 
+/// The stage of a listener job that reads the log.
+const READING_LOG: &str = "reading the interaction log";
+
 /// The embedded engine.
 pub struct EmbeddedEngine {
     service: Arc<TrackService>,
@@ -69,10 +95,14 @@ impl EmbeddedEngine {
     }
 
     /// Reads the whole log, passing each file's interactions to `fold` on
-    /// the blocking pool.
+    /// the blocking pool, and reporting one unit of progress per file; the
+    /// total counts one more unit for what the job does after the scan,
+    /// the stage `then`.
     async fn scan<S: Send + 'static>(
         &self,
         state: S,
+        progress: &Progress,
+        then: &str,
         fold: impl Fn(&mut S, &[Interaction]) + Send + Sync + Copy + 'static,
     ) -> std::result::Result<S, JobFailure> {
         let Some(log) = &self.log else {
@@ -80,8 +110,11 @@ impl EmbeddedEngine {
         };
         let engine_error = |e: String| JobFailure::new(failure::ENGINE_ERROR, e);
         let mut state = state;
-        for part in log.parts().await.map_err(engine_error)? {
-            let rows = log.read(&part).await.map_err(engine_error)?;
+        let parts = log.parts().await.map_err(engine_error)?;
+        let total = parts.len() as u64 + 1;
+        for (done, part) in parts.iter().enumerate() {
+            progress.report(READING_LOG, done as u64, total);
+            let rows = log.read(part).await.map_err(engine_error)?;
             state = tokio::task::spawn_blocking(move || {
                 fold(&mut state, &rows);
                 state
@@ -89,16 +122,23 @@ impl EmbeddedEngine {
             .await
             .map_err(|e| JobFailure::new(failure::INTERNAL, e.to_string()))?;
         }
+        progress.report(then, total - 1, total);
         Ok(state)
     }
 
-    async fn compute(&self, kind: JobKind, params: JobParams) -> Result<JobOutput, JobFailure> {
+    async fn compute(
+        &self,
+        kind: JobKind,
+        params: JobParams,
+        progress: &Progress,
+    ) -> Result<JobOutput, JobFailure> {
         let internal = |e: crate::error::Error| JobFailure::new(failure::INTERNAL, e.to_string());
         let window = params
             .window()
             .map_err(|e| JobFailure::new(failure::INTERNAL, e.to_string()))?;
         match kind {
             JobKind::GenreTrends | JobKind::GenreFingerprints => {
+                progress.report("summarising the catalogue", 0, 1);
                 let result = self
                     .service
                     .read(move |catalog| run_in_memory(kind, &params, catalog.rows()))
@@ -116,9 +156,14 @@ impl EmbeddedEngine {
                     ));
                 }
                 let counts = self
-                    .scan(BehaviourCounts::new(window), |counts, rows| {
-                        rows.iter().for_each(|i| counts.add(i));
-                    })
+                    .scan(
+                        BehaviourCounts::new(window),
+                        progress,
+                        "counting",
+                        |counts, rows| {
+                            rows.iter().for_each(|i| counts.add(i));
+                        },
+                    )
                     .await?;
                 let behaviour = self
                     .service
@@ -136,6 +181,8 @@ impl EmbeddedEngine {
                 let sessions = self
                     .scan(
                         rustc_hash::FxHashMap::<UserId, Vec<TrackId>>::default(),
+                        progress,
+                        "ranking each track's neighbours",
                         move |sessions, rows| {
                             for i in rows {
                                 let positive =
@@ -178,10 +225,11 @@ impl Engine for EmbeddedEngine {
     async fn run(
         &self,
         job: &JobRecord,
+        progress: Progress,
         cancel: CancellationToken,
     ) -> std::result::Result<JobOutput, JobFailure> {
         tokio::select! {
-            output = self.compute(job.kind, job.params.clone()) => output,
+            output = self.compute(job.kind, job.params.clone(), &progress) => output,
             // A scan in progress finishes on its own; nobody waits for it.
             () = cancel.cancelled() => Err(JobFailure::new(failure::JOB_CANCELLED, "stopped")),
         }

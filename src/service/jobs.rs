@@ -18,7 +18,7 @@ use tokio::sync::{broadcast, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::engine::{EmbeddedEngine, Engine, InteractionLog, JobOutput};
+use super::engine::{EmbeddedEngine, Engine, InteractionLog, JobOutput, Progress};
 use super::models::Models;
 use super::TrackService;
 use crate::config::JobSettings;
@@ -33,6 +33,10 @@ use crate::store::TrackStore;
 /// How long an engine has to stop after a cancel or a time-out, and the
 /// server's jobs to stop at shutdown.
 const GRACE: Duration = Duration::from_secs(15);
+
+/// Progress is stored (and sent to subscribers) at most this often: a
+/// store write per file of the log would be one too many.
+const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 
 /// Job updates kept for slow subscribers.
 const UPDATE_BUFFER: usize = 256;
@@ -238,21 +242,48 @@ impl Jobs {
             job.state = JobState::Running;
             job.started_ms = Some(now_ms());
             self.save(&job).await;
-            let run = engine.run(&job, cancel.clone());
+            // The runner keeps a reporter itself, so the receiver never
+            // sees the channel close while the engine runs.
+            let (progress, mut reports) = Progress::channel();
+            // The engine reads its own copy; this one takes the progress.
+            let given = job.clone();
+            let run = engine.run(&given, progress.clone(), cancel.clone());
             tokio::pin!(run);
-            let limit = Duration::from_secs(self.settings.timeout_s);
-            let outcome = tokio::select! {
-                outcome = &mut run => outcome,
-                () = tokio::time::sleep(limit) => {
-                    stop.lock().get_or_insert_with(|| JobFailure::new(
-                        failure::JOB_TIMEOUT,
-                        format!("the job ran longer than {} s ([jobs] timeout_s)", limit.as_secs()),
-                    ));
-                    cancel.cancel();
-                    let _ = tokio::time::timeout(GRACE, run).await;
-                    Err(JobFailure::new(failure::INTERNAL, "stopped"))
+            let limit = tokio::time::sleep(Duration::from_secs(self.settings.timeout_s));
+            tokio::pin!(limit);
+            // A report is stored at once unless one was stored within
+            // PROGRESS_EVERY; then when that time is up.
+            let mut saved: Option<tokio::time::Instant> = None;
+            let mut pending = false;
+            let outcome = loop {
+                let due = saved.map_or_else(tokio::time::Instant::now, |at| at + PROGRESS_EVERY);
+                tokio::select! {
+                    outcome = &mut run => break outcome,
+                    () = &mut limit => {
+                        stop.lock().get_or_insert_with(|| JobFailure::new(
+                            failure::JOB_TIMEOUT,
+                            format!(
+                                "the job ran longer than {} s ([jobs] timeout_s)",
+                                self.settings.timeout_s
+                            ),
+                        ));
+                        cancel.cancel();
+                        let _ = tokio::time::timeout(GRACE, &mut run).await;
+                        break Err(JobFailure::new(failure::INTERNAL, "stopped"));
+                    }
+                    Ok(()) = reports.changed() => {
+                        job.progress = reports.borrow_and_update().clone();
+                        pending = true;
+                    }
+                    () = tokio::time::sleep_until(due), if pending => {
+                        self.save(&job).await;
+                        saved = Some(tokio::time::Instant::now());
+                        pending = false;
+                    }
                 }
             };
+            job.progress = reports.borrow().clone();
+            drop(progress);
             match outcome {
                 Ok(output) => self.keep(&job, output).await,
                 Err(failure) => Err(failure),
@@ -500,6 +531,7 @@ impl Jobs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::JobProgress;
     use crate::store::EmbeddedStore;
     use async_trait::async_trait;
 
@@ -520,8 +552,10 @@ mod tests {
         async fn run(
             &self,
             _job: &JobRecord,
+            progress: Progress,
             cancel: CancellationToken,
         ) -> std::result::Result<JobOutput, JobFailure> {
+            progress.report("waiting for the test", 1, 3);
             self.started.notify_one();
             tokio::select! {
                 () = self.open.notified() => Ok(JobOutput::Result(self.result.clone())),
@@ -581,11 +615,24 @@ mod tests {
         let f = fixture(JobSettings::default(), empty());
         let job = start(&f.jobs).await.unwrap();
         assert_eq!(job.state, JobState::Queued);
+        let mut updates = f.jobs.updates();
         f.started.notified().await;
         assert_eq!(f.jobs.get(&job.id).await.unwrap().state, JobState::Running);
+        // The engine's first report is stored and sent at once.
+        let reported = loop {
+            let update = updates.recv().await.unwrap();
+            if let Some(p) = update.progress {
+                break p;
+            }
+        };
+        assert_eq!(reported, JobProgress::new("waiting for the test", 1, 3));
+        assert_eq!(f.jobs.get(&job.id).await.unwrap().progress, Some(reported));
         f.open.notify_one();
         let done = finished(&f.jobs, &job.id).await;
         assert_eq!(done.state, JobState::Succeeded);
+        // Complete once succeeded.
+        let last = done.progress.clone().unwrap();
+        assert_eq!((last.done, last.total, last.fraction()), (3, 3, 1.0));
         assert_eq!(done.result, Some(empty()));
         assert!(done.started_ms.is_some() && done.finished_ms.is_some());
         assert_eq!(

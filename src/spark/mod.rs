@@ -28,7 +28,7 @@ pub use client::SparkConnect;
 
 use crate::domain::job::failure;
 use crate::domain::{EngineKind, JobFailure, JobRecord};
-use crate::service::engine::{Engine, JobOutput};
+use crate::service::engine::{Engine, JobOutput, Progress};
 
 /// What can go wrong talking to Spark.
 #[derive(Debug, thiserror::Error)]
@@ -84,19 +84,34 @@ impl SparkEngine {
         })
     }
 
-    /// Runs the job's statements in `session` and reads its rows.
-    async fn compute(&self, job: &JobRecord, session: &str) -> Result<JobOutput, SparkError> {
-        for view in &self.views {
-            self.client.sql(session, view).await?;
-        }
+    /// Runs the job's statements in `session` and reads its rows,
+    /// reporting a unit of progress per statement.
+    async fn compute(
+        &self,
+        job: &JobRecord,
+        session: &str,
+        progress: &Progress,
+    ) -> Result<JobOutput, SparkError> {
         let out = self.results.join(&job.id);
+        let statements = sql::statements(job, &out.to_string_lossy());
+        let total = (self.views.len() + statements.len() + 1) as u64;
+        let mut done = 0;
+        for view in &self.views {
+            progress.report("opening the lake's tables on Spark", done, total);
+            self.client.sql(session, view).await?;
+            done += 1;
+        }
         let mut written = Ok(());
-        for statement in sql::statements(job, &out.to_string_lossy()) {
-            written = self.client.sql(session, &statement).await;
+        for (i, statement) in statements.iter().enumerate() {
+            let stage = format!("statement {} of {} on Spark", i + 1, statements.len());
+            progress.report(&stage, done, total);
+            written = self.client.sql(session, statement).await;
             if written.is_err() {
                 break;
             }
+            done += 1;
         }
+        progress.report("reading Spark's results", done, total);
         let lines = match written {
             Ok(()) => read_lines(out.clone()).await,
             Err(e) => Err(e),
@@ -145,11 +160,12 @@ impl Engine for SparkEngine {
     async fn run(
         &self,
         job: &JobRecord,
+        progress: Progress,
         cancel: CancellationToken,
     ) -> Result<JobOutput, JobFailure> {
         let session = uuid::Uuid::new_v4().to_string();
         let outcome = tokio::select! {
-            outcome = self.compute(job, &session) => outcome,
+            outcome = self.compute(job, &session, &progress) => outcome,
             () = cancel.cancelled() => {
                 if let Err(e) = self.client.interrupt(&session).await {
                     tracing::warn!(job = job.id.as_str(), error = %e, "interrupting the job on Spark failed");

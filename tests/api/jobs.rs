@@ -33,6 +33,7 @@ pub(crate) fn spark_url() -> Option<String> {
 }
 
 const JOB: &str = "id kind engine state requestedBy createdAt durationMs error { code message }
+    progress { stage done total fraction }
     result { __typename
       ... on GenreTrendsResult { trends { genre year trackCount popularity features { feature mean } } }
       ... on GenreFingerprintsResult { genres { genre trackCount

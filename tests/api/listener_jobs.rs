@@ -104,6 +104,19 @@ pub async fn engines_agree_on_listener_jobs(app: &TestApp, data: &Path) {
         let on_spark = run(app, "LISTENER_BEHAVIOUR", params.clone(), "SPARK").await;
         assert_eq!(embedded["state"], "SUCCEEDED", "{embedded}");
         assert_eq!(on_spark["state"], "SUCCEEDED", "{on_spark}");
+        // Both said how far they came, and ended complete: the embedded
+        // engine a unit per file of the log and one to count; Spark one
+        // per view and statement and one to read the results.
+        let (ours, theirs) = (&embedded["progress"], &on_spark["progress"]);
+        assert_eq!(
+            (&ours["stage"], &ours["fraction"]),
+            (&json!("counting"), &json!(1.0)),
+            "{ours}"
+        );
+        assert!(ours["total"].as_u64().unwrap() >= 2, "{ours}");
+        assert_eq!(theirs["stage"], "reading Spark's results", "{theirs}");
+        assert_eq!(theirs["done"], theirs["total"], "{theirs}");
+        assert!(theirs["total"].as_u64().unwrap() >= 3, "{theirs}");
         eprintln!(
             "LISTENER_BEHAVIOUR {params}: embedded {} ms, spark {} ms",
             embedded["durationMs"], on_spark["durationMs"]
