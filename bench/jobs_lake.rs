@@ -62,7 +62,10 @@ fn args() -> anyhow::Result<Args> {
         !args.csv.is_empty() && !args.lake.is_empty(),
         "--csv and --lake are required"
     );
-    anyhow::ensure!(args.listeners > 0 && args.days > 0, "listeners and days must be positive");
+    anyhow::ensure!(
+        args.listeners > 0 && args.days > 0,
+        "listeners and days must be positive"
+    );
     Ok(args)
 }
 

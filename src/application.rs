@@ -483,15 +483,20 @@ pub async fn extract(
         raw.write(endpoint, responses).await?;
     }
 
-    let (mut tracks, mut import) = ingest::read_web_api("spotify web api", &extracted.document())?;
-    for track in &mut tracks {
+    let (read, mut import) = ingest::read_web_api("spotify web api", &extracted.document())?;
+    let mut tracks = Vec::with_capacity(read.len());
+    for mut track in read {
         if let Some(playlists) = extracted.playlists.get(track.id.as_str()) {
             track.playlists.extend(playlists.iter().cloned());
         }
         if let Some(genres) = extracted.genres.get(track.id.as_str()) {
             track.genres.extend(genres.iter().cloned());
         }
-        track.normalise();
+        // With its playlists and genres, a track must still be in bounds.
+        match track.admit() {
+            Ok(()) => tracks.push(track),
+            Err(e) => import.reject(format!("track {}", track.id), &e),
+        }
     }
     store_read(service, tracks, &mut import, Origin::Extract).await?;
     let from_api = extracted

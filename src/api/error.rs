@@ -194,8 +194,12 @@ pub fn code_errors(response: &mut async_graphql::Response) {
 }
 
 /// Gives `err` the code `code` unless it already has one.
+/// `err` with `code` unless it has one, and its message cut to
+/// `domain::bounds::MESSAGE_CHARS` (async-graphql's own messages quote the
+/// document: an unknown field's name, a bad value).
 pub(crate) fn ensure_code(mut err: ServerError, code: Code) -> ServerError {
     add_code(&mut err, code);
+    err.message = crate::domain::bounds::clip(&err.message);
     err
 }
 

@@ -30,6 +30,9 @@ pub enum DomainError {
     /// A date that is not YYYY, YYYY-MM or YYYY-MM-DD.
     #[error("invalid release date {0:?}: expected YYYY, YYYY-MM or YYYY-MM-DD")]
     InvalidDate(String),
+    /// A text too long, empty, or a list too long (`domain::bounds`).
+    #[error("{0}")]
+    OutOfBounds(String),
     /// Any other argument that makes no sense (the message says why).
     #[error("{0}")]
     InvalidArgument(String),
@@ -46,6 +49,7 @@ impl DomainError {
             DomainError::NotANumber { .. } => "unparsable number",
             DomainError::OutOfRange { .. } => "feature out of range",
             DomainError::InvalidDate(_) => "invalid release date",
+            DomainError::OutOfBounds(_) => "out of bounds",
             DomainError::InvalidArgument(_) => "invalid value",
         }
     }

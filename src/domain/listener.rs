@@ -39,7 +39,8 @@ impl UserId {
         if text.len() > MAX_USER_ID_LEN || text.chars().any(|c| c.is_whitespace() || c.is_control())
         {
             return Err(DomainError::InvalidArgument(format!(
-                "invalid user id {text:?}: 1 to {MAX_USER_ID_LEN} printable characters without spaces"
+                "invalid user id {:?}: 1 to {MAX_USER_ID_LEN} printable characters without spaces",
+                super::bounds::echo(text)
             )));
         }
         Ok(UserId(text.to_string()))

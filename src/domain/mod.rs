@@ -3,6 +3,7 @@
 //! everything is plain data and functions, unit-tested without a runtime.
 
 pub mod behaviour;
+pub mod bounds;
 pub mod cooccurrence;
 mod error;
 pub mod feature;

@@ -23,7 +23,7 @@ impl ReleaseDate {
     /// month or day.
     pub fn parse(text: &str) -> Result<Self> {
         let text = text.trim();
-        let bad = || DomainError::InvalidDate(text.to_string());
+        let bad = || DomainError::InvalidDate(super::bounds::echo(text));
         let mut parts = text.split('-');
         let year: u16 = parts
             .next()

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 pub use super::release_date::ReleaseDate;
 pub use super::track_id::TrackId;
-use super::AudioFeatures;
+use super::{AudioFeatures, DomainError};
 
 /// The album a track appears on.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -245,6 +245,16 @@ impl Track {
 
     /// Puts genres and subgenres in their canonical form: trimmed,
     /// lower-case, sorted, unique, no empty names.
+    /// The last step of every parse: names normalised, then the bounds
+    /// checked (`domain::bounds`).
+    ///
+    /// # Errors
+    /// [`DomainError::OutOfBounds`] naming the first field out of bounds.
+    pub fn admit(&mut self) -> Result<(), DomainError> {
+        self.normalise();
+        super::bounds::check(self)
+    }
+
     pub fn normalise(&mut self) {
         for list in [&mut self.genres, &mut self.subgenres] {
             let mut names: Vec<String> = list

@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::bounds::echo;
 use super::{DomainError, Result};
 
 /// A Spotify track id: exactly 22 base-62 characters. A value of this type
@@ -28,9 +29,9 @@ impl TrackId {
         let bytes: [u8; 22] = text
             .as_bytes()
             .try_into()
-            .map_err(|_| DomainError::InvalidTrackId(text.to_string()))?;
+            .map_err(|_| DomainError::InvalidTrackId(echo(text)))?;
         if !bytes.iter().all(u8::is_ascii_alphanumeric) {
-            return Err(DomainError::InvalidTrackId(text.to_string()));
+            return Err(DomainError::InvalidTrackId(echo(text)));
         }
         Ok(TrackId(bytes))
     }

@@ -104,8 +104,10 @@ impl Params {
     /// 400 for a body that is not a JSON object or has parameters of the
     /// wrong type.
     pub fn from_body(body: &[u8]) -> Result<Params, Refusal> {
-        let value: serde_json::Value = serde_json::from_slice(body)
-            .map_err(|e| Refusal::bad_request(format!("the body is not valid JSON: {e}")))?;
+        let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+            let e = crate::domain::bounds::clip(&e.to_string());
+            Refusal::bad_request(format!("the body is not valid JSON: {e}"))
+        })?;
         let serde_json::Value::Object(mut map) = value else {
             return Err(Refusal::bad_request(
                 "the body must be a JSON object with a `query` (batched requests are not supported)",

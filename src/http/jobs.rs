@@ -112,7 +112,10 @@ async fn start(
     };
     let started: StartRequest = match serde_json::from_slice(&body) {
         Ok(started) => started,
-        Err(e) => return bad_request(format!("the body is not a job request: {e}")),
+        Err(e) => {
+            let e = crate::domain::bounds::clip(&e.to_string());
+            return bad_request(format!("the body is not a job request: {e}"));
+        }
     };
     if started.kind.needs_admin() {
         if let Err(e) = caller.require(Role::Admin) {

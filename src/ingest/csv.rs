@@ -160,7 +160,7 @@ impl Columns {
             playlists,
             features,
         };
-        track.normalise();
+        track.admit()?;
         Ok(track)
     }
 }
@@ -168,7 +168,7 @@ impl Columns {
 fn number(field: &'static str, text: &str) -> Result<f64, DomainError> {
     text.parse::<f64>().map_err(|_| DomainError::NotANumber {
         field,
-        value: text.to_string(),
+        value: crate::domain::bounds::echo(text),
     })
 }
 
@@ -303,6 +303,20 @@ bad-id,Song C,Artist C,40,album2,Album 2,2001,Pop Hits,pl1,pop,dance pop,0.5,0.5
             ]
         );
         assert!(report.rejected[0].reason.contains("energy = 1.7"));
+    }
+
+    #[test]
+    fn a_row_out_of_bounds_is_reported_by_line_and_the_rest_imported() {
+        let header = SHARED_SHAPE.lines().next().unwrap();
+        let row = SHARED_SHAPE.lines().nth(1).unwrap();
+        let long = row.replacen("Song A", &"x".repeat(100_000), 1);
+        let other = row.replacen("0000000000000000000001", "0000000000000000000009", 1);
+        let (tracks, report) = read_str(&format!("{header}\n{long}\n{other}\n"));
+        assert_eq!(tracks.len(), 1);
+        assert_eq!(tracks[0].id.as_str(), "0000000000000000000009");
+        let r = &report.rejected[0];
+        assert_eq!((r.location.as_str(), r.kind), ("line 2", "out of bounds"));
+        assert_eq!(r.reason, "name has 100000 characters; at most 500");
     }
 
     #[test]

@@ -5,11 +5,13 @@
 //! would accept it.
 //!
 //! The types are also the schema: `schema/track-message.schema.json` is
-//! generated from them (`kafka::message::json_schema`).
+//! generated from them (`kafka::message::json_schema`), bounds included
+//! (`domain::bounds`: `maxLength`, `maxItems`).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::bounds;
 use crate::domain::feature::for_each_feature;
 use crate::domain::{
     Album, AudioFeatures, DomainError, Feature, Playlist, RawFeatures, ReleaseDate, Track, TrackId,
@@ -24,9 +26,11 @@ pub struct TrackRecord {
     #[schemars(regex(pattern = r"^[0-9A-Za-z]{22}$"))]
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = bounds::MAX_NAME_CHARS))]
     pub name: Option<String>,
     /// Artist names, main artist first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = bounds::MAX_ARTISTS), inner(length(min = 1, max = bounds::MAX_NAME_CHARS)))]
     pub artists: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub album: Option<AlbumRecord>,
@@ -37,11 +41,14 @@ pub struct TrackRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub explicit: Option<bool>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = bounds::MAX_GENRES), inner(length(min = 1, max = bounds::MAX_GENRE_CHARS)))]
     pub genres: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = bounds::MAX_GENRES), inner(length(min = 1, max = bounds::MAX_GENRE_CHARS)))]
     pub subgenres: Vec<String>,
     /// Playlists that hold the track.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = bounds::MAX_PLAYLISTS))]
     pub playlists: Vec<PlaylistRecord>,
     pub features: FeatureRecord,
 }
@@ -51,8 +58,10 @@ pub struct TrackRecord {
 #[serde(deny_unknown_fields)]
 pub struct AlbumRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = bounds::MAX_ID_CHARS))]
     pub id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = bounds::MAX_NAME_CHARS))]
     pub name: Option<String>,
     /// `YYYY`, `YYYY-MM` or `YYYY-MM-DD`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -64,12 +73,16 @@ pub struct AlbumRecord {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlaylistRecord {
+    #[schemars(length(min = 1, max = bounds::MAX_ID_CHARS))]
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = bounds::MAX_NAME_CHARS))]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = bounds::MAX_GENRE_CHARS))]
     pub genre: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = bounds::MAX_GENRE_CHARS))]
     pub subgenre: Option<String>,
 }
 
@@ -169,7 +182,7 @@ impl TrackRecord {
                 .collect(),
             features,
         };
-        track.normalise();
+        track.admit()?;
         Ok(track)
     }
 

@@ -69,7 +69,8 @@ pub(crate) fn read(
         input: report.source.clone(),
         reason,
     };
-    let mut doc: Document = serde_json::from_slice(main).map_err(|e| bad(e.to_string()))?;
+    let mut doc: Document = serde_json::from_slice(main)
+        .map_err(|e| bad(crate::domain::bounds::clip(&e.to_string())))?;
     if let Some(bytes) = features {
         let other: Document = serde_json::from_slice(bytes)
             .map_err(|e| bad(format!("audio features document: {e}")))?;
@@ -117,7 +118,7 @@ fn convert(api: ApiTrack, features: &HashMap<String, ApiFeatures>) -> Result<Tra
                 f,
                 v.as_f64().ok_or_else(|| DomainError::NotANumber {
                     field: f.column(),
-                    value: v.to_string(),
+                    value: crate::domain::bounds::echo(&v.to_string()),
                 })?,
             ),
         }
@@ -159,7 +160,7 @@ fn convert(api: ApiTrack, features: &HashMap<String, ApiFeatures>) -> Result<Tra
         playlists: Vec::new(),
         features: AudioFeatures::parse(&raw)?,
     };
-    track.normalise();
+    track.admit()?;
     Ok(track)
 }
 

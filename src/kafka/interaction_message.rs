@@ -13,6 +13,7 @@ use schemars::{JsonSchema, Schema};
 use serde::{Deserialize, Serialize};
 
 use super::message::Poison;
+use crate::domain::bounds::clip;
 use crate::domain::{Interaction, InteractionKind, TrackId, UserId};
 
 /// One listener interaction.
@@ -62,7 +63,7 @@ impl From<KindRecord> for InteractionKind {
 pub fn decode(value: Option<&[u8]>, timestamp_ms: Option<i64>) -> Result<Interaction, Poison> {
     let value = value.ok_or_else(|| Poison::Schema("an interaction needs a value".into()))?;
     let message: InteractionMessage =
-        serde_json::from_slice(value).map_err(|e| Poison::Schema(e.to_string()))?;
+        serde_json::from_slice(value).map_err(|e| Poison::Schema(clip(&e.to_string())))?;
     let at_ms = match &message.at {
         Some(text) => {
             let at = humantime::parse_rfc3339_weak(text)

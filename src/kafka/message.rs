@@ -25,6 +25,7 @@
 use schemars::{JsonSchema, Schema};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::bounds::clip;
 use crate::domain::{DomainError, Feature, Track, TrackId};
 use crate::ingest::TrackRecord;
 
@@ -101,7 +102,7 @@ pub fn decode(key: Option<&[u8]>, value: Option<&[u8]>) -> Result<Change, Poison
         return Ok(Change::Delete(TrackId::parse(key)?));
     };
     let message: TrackMessage =
-        serde_json::from_slice(value).map_err(|e| Poison::Schema(e.to_string()))?;
+        serde_json::from_slice(value).map_err(|e| Poison::Schema(clip(&e.to_string())))?;
     let change = match message {
         TrackMessage::Upsert { track } => Change::Upsert(Box::new(track.into_domain()?)),
         TrackMessage::Delete { id } => Change::Delete(TrackId::parse(&id)?),
@@ -111,7 +112,8 @@ pub fn decode(key: Option<&[u8]>, value: Option<&[u8]>) -> Result<Change, Poison
             "the message has no key: the key must be the track id".into(),
         )),
         Some(key) if key != change.id().as_str() => Err(Poison::Key(format!(
-            "the key {key:?} differs from the track id {}",
+            "the key {:?} differs from the track id {}",
+            crate::domain::bounds::echo(key),
             change.id()
         ))),
         Some(_) => Ok(change),

@@ -123,6 +123,52 @@ fn poison_messages_are_told_apart_by_reason() {
 }
 
 #[test]
+fn texts_and_lists_out_of_bounds_are_poison_and_the_reason_echoes_little() {
+    let reason = |change: &dyn Fn(&mut serde_json::Value)| {
+        let mut value = upsert_value();
+        change(&mut value);
+        let err = decode_value(Some(ID), &value).unwrap_err();
+        (err.kind(), err.to_string())
+    };
+    let huge = "n".repeat(1 << 20);
+    assert_eq!(
+        reason(&|v| v["track"]["name"] = json!(huge)),
+        (
+            "out of bounds",
+            "name has 1048576 characters; at most 500".into()
+        )
+    );
+    assert_eq!(
+        reason(&|v| v["track"]["artists"] = json!([""])),
+        ("out of bounds", "artists[0] is empty".into())
+    );
+    assert_eq!(
+        reason(&|v| v["track"]["playlists"][0]["genre"] = json!("g".repeat(101))),
+        (
+            "out of bounds",
+            "playlists[0].genre has 101 characters; at most 100".into()
+        )
+    );
+    // serde names an unknown field in full; the reason keeps a prefix.
+    let (kind, why) = reason(&|v| v["track"][&huge] = json!(1));
+    assert_eq!(kind, "schema");
+    assert!(
+        why.starts_with("does not match the message schema: unknown field `nnn"),
+        "{why}"
+    );
+    assert!(why.len() < 500, "{} bytes", why.len());
+    let (kind, why) = reason(&|v| v["track"]["id"] = json!(huge));
+    assert_eq!(kind, "invalid track id");
+    assert!(why.len() < 500, "{} bytes", why.len());
+    let long_key = decode(
+        Some(huge.as_bytes()),
+        Some(upsert_value().to_string().as_bytes()),
+    );
+    let why = long_key.unwrap_err().to_string();
+    assert!(why.starts_with("the key \"nnn") && why.len() < 500, "{why}");
+}
+
+#[test]
 fn the_schema_gives_every_feature_its_domain_range() {
     let schema = json_schema();
     let props = schema
