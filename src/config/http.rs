@@ -1,6 +1,9 @@
 //! The `[http]` section of the configuration: what the HTTP layer serves
 //! and how it protects itself.
 
+use std::net::IpAddr;
+
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 /// Settings of the HTTP server.
@@ -26,6 +29,11 @@ pub struct HttpSettings {
     pub shutdown_timeout_secs: u64,
     /// Per-client request rate on `/graphql`.
     pub rate_limit: RateLimit,
+    /// Reverse proxies and load balancers (CIDRs like `10.0.0.0/8`, or
+    /// single addresses) whose `Forwarded` / `X-Forwarded-For` headers name
+    /// the client for the rate limit. From any other peer those headers
+    /// are ignored. Default none.
+    pub trusted_proxies: Vec<String>,
 }
 
 /// A token bucket per client: an API key's name when a valid key is sent,
@@ -51,6 +59,7 @@ impl Default for HttpSettings {
             metrics: true,
             shutdown_timeout_secs: 10,
             rate_limit: RateLimit::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -79,6 +88,7 @@ impl HttpSettings {
                 self.shutdown_timeout_secs
             ));
         }
+        parse_proxies(&self.trusted_proxies)?;
         for origin in &self.cors_origins {
             let ok = origin == "*"
                 || ((origin.starts_with("http://") || origin.starts_with("https://"))
@@ -90,5 +100,48 @@ impl HttpSettings {
             }
         }
         Ok(())
+    }
+}
+
+/// `[http] trusted_proxies` as networks: CIDRs (`10.0.0.0/8`) and single
+/// addresses (`192.0.2.7`, one host).
+///
+/// # Errors
+/// A message naming the first entry that is neither.
+pub fn parse_proxies(entries: &[String]) -> Result<Vec<IpNet>, String> {
+    entries
+        .iter()
+        .map(|e| {
+            let e = e.trim();
+            e.parse::<IpNet>()
+                .or_else(|_| e.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    format!(
+                        "http.trusted_proxies: {e:?} is neither a CIDR (10.0.0.0/8) nor an address"
+                    )
+                })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trusted_proxies_take_cidrs_and_addresses_and_name_a_bad_entry() {
+        let nets =
+            parse_proxies(&["10.0.0.0/8".into(), " 192.0.2.7 ".into(), "::1".into()]).unwrap();
+        assert_eq!(nets.len(), 3);
+        assert!(nets[1].contains(&"192.0.2.7".parse::<IpAddr>().unwrap()));
+        assert!(!nets[1].contains(&"192.0.2.8".parse::<IpAddr>().unwrap()));
+        let bad = parse_proxies(&["10.0.0.0/8".into(), "ten".into()]).unwrap_err();
+        assert!(bad.contains("\"ten\""), "{bad}");
+        assert!(parse_proxies(&["10.0.0.0/33".into()]).is_err());
+        let settings = HttpSettings {
+            trusted_proxies: vec!["nope".into()],
+            ..HttpSettings::default()
+        };
+        assert!(settings.validate().is_err());
     }
 }

@@ -29,7 +29,7 @@ mod secret;
 mod spotify;
 
 pub use auth::{ApiKey, AuthSettings, Role};
-pub use http::{HttpSettings, RateLimit};
+pub use http::{parse_proxies, HttpSettings, RateLimit};
 pub use jobs::{JobSettings, Schedule};
 pub use kafka::KafkaSettings;
 pub use lake::LakeSettings;

@@ -4,6 +4,7 @@
 //! transport) and answers out of it; probes and metrics read the service,
 //! and `/api/v1/jobs` calls the service's job runner.
 
+mod client_addr;
 mod document_cache;
 mod graphql_http;
 mod jobs;
@@ -14,6 +15,7 @@ mod rate_limit;
 mod routes;
 mod server;
 
+pub use client_addr::TrustedProxies;
 pub use document_cache::DocumentCache;
 pub use metrics::Metrics;
 pub use middleware::{observe, REQUEST_ID};

@@ -17,7 +17,7 @@ use serde_json::json;
 use super::document_cache::DocumentCache;
 use super::graphql_http::{self, negotiate, MediaType, Params, Refusal};
 use super::persisted::PersistedQueries;
-use super::{ClientLimiter, Metrics};
+use super::{ClientLimiter, Metrics, TrustedProxies};
 use crate::api::auth::Transport;
 use crate::api::error::Code;
 use crate::api::{self, DocumentRules, TimbreSchema};
@@ -41,6 +41,8 @@ pub struct Endpoint {
     pub service: Arc<TrackService>,
     pub keyring: Keyring,
     pub limiter: ClientLimiter,
+    /// Whose forwarding headers name the client for the rate limit.
+    pub proxies: TrustedProxies,
     pub metrics: Arc<Metrics>,
     pub documents: DocumentCache,
     pub persisted: PersistedQueries,
@@ -149,9 +151,10 @@ fn rate_limit(request: &HttpRequest, caller: &Caller, endpoint: &Endpoint) -> Re
         Some(name) => format!("key:{name}"),
         None => format!(
             "ip:{}",
-            request
-                .peer_addr()
-                .map_or_else(|| "unknown".into(), |a| a.ip().to_string())
+            endpoint
+                .proxies
+                .client(request.peer_addr(), request.headers())
+                .map_or_else(|| "unknown".into(), |a| a.to_string())
         ),
     };
     endpoint

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     configure, observe, ClientLimiter, DocumentCache, Endpoint, GraphiQl, Metrics,
-    PersistedQueries, REQUEST_ID,
+    PersistedQueries, TrustedProxies, REQUEST_ID,
 };
 use crate::api::{self, Checks, DocumentRules, SchemaOptions, Shutdown};
 use crate::auth::Keyring;
@@ -66,6 +66,10 @@ pub fn server(
         service: Arc::clone(&service),
         keyring: Keyring::new(&config.auth),
         limiter: ClientLimiter::new(config.http.rate_limit),
+        // Checked when the configuration was loaded.
+        proxies: TrustedProxies::new(
+            crate::config::parse_proxies(&config.http.trusted_proxies).unwrap_or_default(),
+        ),
         metrics: Arc::clone(&metrics),
         documents: DocumentCache::new(config.http.document_cache_size),
         persisted: PersistedQueries::new(persisted.clone()),

@@ -22,6 +22,7 @@ mod mongodb;
 mod observability;
 mod process;
 mod protocols;
+mod proxies;
 mod recall;
 mod recommend;
 mod restart;
