@@ -171,24 +171,40 @@ pub fn behaviour_result(rows: &[Map<String, Value>], top: usize) -> Result<Behav
     Ok(b)
 }
 
-/// The neighbour table from the rows [`model`] wrote.
+/// The model from the JSON lines the model statement wrote, read one at
+/// a time: at 1M tracks they are about a hundred million (9 GB), which
+/// must never be held at once (parsed into maps first, they took the
+/// server past 15 GB and out of memory).
 ///
 /// # Errors
-/// A row that is not one of the job's, with the reason.
-pub fn model_result(rows: &[Map<String, Value>], k: usize) -> Result<Neighbours, String> {
-    let mut triples = Vec::with_capacity(rows.len());
-    for row in rows {
-        let sim = row
-            .get("sim")
-            .and_then(Value::as_f64)
-            .ok_or("a model row has no sim")?;
-        triples.push((
-            track_id(text(row, "track_id"))?,
-            track_id(text(row, "neighbour"))?,
-            sim,
-        ));
+/// The first line that is not a model row (or could not be read).
+pub fn model_from_lines(
+    lines: impl Iterator<Item = Result<String, String>>,
+    k: usize,
+) -> Result<Neighbours, String> {
+    #[derive(serde::Deserialize)]
+    struct Row<'a> {
+        track_id: &'a str,
+        neighbour: &'a str,
+        sim: f64,
     }
-    Ok(Neighbours::from_rows(triples, k))
+    let mut failure = None;
+    let rows = lines
+        .filter(|l| l.as_ref().map_or(true, |l| !l.trim().is_empty()))
+        .map_while(|line| {
+            let row = line.and_then(|line| {
+                let row: Row<'_> = serde_json::from_str(&line)
+                    .map_err(|e| format!("a model row is not one: {e}"))?;
+                let id = |t: &str| TrackId::parse(t).map_err(|e| e.to_string());
+                Ok((id(row.track_id)?, id(row.neighbour)?, row.sim))
+            });
+            row.map_err(|e| failure = Some(e)).ok()
+        });
+    let table = Neighbours::from_rows(rows, k);
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(table),
+    }
 }
 
 #[cfg(test)]
@@ -240,14 +256,16 @@ mod tests {
         assert_eq!(b.skip_rates[0].rate, Some(0.25));
         assert!(behaviour_result(&rows(&[r#"{"section":"x"}"#]), 1).is_err());
         let other = "6f807x0ima9a1j3VPbc7VN";
-        let table = model_result(
-            &rows(&[&format!(
-                r#"{{"track_id":"{id}","neighbour":"{other}","sim":0.5}}"#
-            )]),
-            5,
-        )
-        .unwrap();
+        fn lines(lines: &[String]) -> impl Iterator<Item = Result<String, String>> + '_ {
+            lines.iter().cloned().map(Ok)
+        }
+        let row = format!(r#"{{"track_id":"{id}","neighbour":"{other}","sim":0.5}}"#);
+        let table = model_from_lines(lines(&[row.clone(), String::new()]), 5).unwrap();
         assert_eq!(table.pair_count(), 1);
-        assert!(model_result(&rows(&[r#"{"track_id":"x"}"#]), 5).is_err());
+        let bad = [row.clone(), r#"{"track_id":"x"}"#.to_string(), row];
+        assert!(model_from_lines(lines(&bad), 5).is_err());
+        let unreadable = [Ok(String::new()), Err("disk on fire".to_string())];
+        let why = model_from_lines(unreadable.into_iter(), 5).unwrap_err();
+        assert_eq!(why, "disk on fire");
     }
 }

@@ -18,7 +18,8 @@ mod listener_sql;
 mod proto;
 mod sql;
 
-use std::path::PathBuf;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -27,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 pub use client::SparkConnect;
 
 use crate::domain::job::failure;
-use crate::domain::{EngineKind, JobFailure, JobRecord};
+use crate::domain::{EngineKind, JobFailure, JobKind, JobRecord};
 use crate::service::engine::{Engine, JobOutput, Progress};
 
 /// What can go wrong talking to Spark.
@@ -112,43 +113,69 @@ impl SparkEngine {
             done += 1;
         }
         progress.report("reading Spark's results", done, total);
-        let lines = match written {
-            Ok(()) => read_lines(out.clone()).await,
+        // Reading and parsing (a hundred million rows for a model at 1M
+        // tracks) is blocking work: off the async threads.
+        let output = match written {
+            Ok(()) => {
+                let (job, dir) = (job.clone(), out.clone());
+                tokio::task::spawn_blocking(move || read_output(&job, &dir))
+                    .await
+                    .map_err(|e| SparkError::Results(e.to_string()))
+                    .and_then(|r| r)
+            }
             Err(e) => Err(e),
         };
         // Whatever Spark left (all of it, or part of a failed write) has
         // served its purpose: the result goes to the store.
         let _ = tokio::fs::remove_dir_all(&out).await;
-        // Parsing a model's rows (millions at scale) is CPU work: off the
-        // async threads.
-        let (job, lines) = (job.clone(), lines?);
-        tokio::task::spawn_blocking(move || sql::output(&job, &lines))
-            .await
-            .map_err(|e| SparkError::Results(e.to_string()))?
-            .map_err(SparkError::Results)
+        output
     }
 }
 
-/// Every line of the `part-*` files in `dir`.
-async fn read_lines(dir: PathBuf) -> Result<Vec<String>, SparkError> {
-    tokio::task::spawn_blocking(move || {
-        let bad = |e: std::io::Error| SparkError::Results(format!("{}: {e}", dir.display()));
-        let mut lines = Vec::new();
-        for entry in std::fs::read_dir(&dir).map_err(bad)? {
-            let path = entry.map_err(bad)?.path();
-            let is_part = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("part-"));
-            if is_part {
-                let text = std::fs::read_to_string(&path).map_err(bad)?;
-                lines.extend(text.lines().map(str::to_string));
-            }
+/// The `part-*` files Spark wrote into `dir`.
+fn parts(dir: &Path) -> Result<Vec<PathBuf>, SparkError> {
+    let bad = |e: std::io::Error| SparkError::Results(format!("{}: {e}", dir.display()));
+    let mut parts = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(bad)? {
+        let path = entry.map_err(bad)?.path();
+        let is_part = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("part-"));
+        if is_part {
+            parts.push(path);
         }
-        Ok(lines)
-    })
-    .await
-    .map_err(|e| SparkError::Results(e.to_string()))?
+    }
+    parts.sort();
+    Ok(parts)
+}
+
+/// The job's output from the JSON lines in `dir`: a model's streamed line
+/// by line (it can be gigabytes), any other's read whole (small).
+fn read_output(job: &JobRecord, dir: &Path) -> Result<JobOutput, SparkError> {
+    let files = parts(dir)?;
+    if job.kind == JobKind::CoOccurrenceModel {
+        let lines = files.into_iter().flat_map(|path| {
+            let opened = std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()));
+            let lines: Box<dyn Iterator<Item = Result<String, String>>> = match opened {
+                Ok(file) => Box::new(
+                    BufReader::with_capacity(1 << 20, file)
+                        .lines()
+                        .map(move |l| l.map_err(|e| format!("{}: {e}", path.display()))),
+                ),
+                Err(e) => Box::new(std::iter::once(Err(e))),
+            };
+            lines
+        });
+        return sql::model_output(job, lines).map_err(SparkError::Results);
+    }
+    let mut lines = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| SparkError::Results(format!("{}: {e}", path.display())))?;
+        lines.extend(text.lines().map(str::to_string));
+    }
+    sql::output(job, &lines).map_err(SparkError::Results)
 }
 
 #[async_trait]

@@ -115,25 +115,36 @@ fn genre_statement(job: &JobRecord, out: &str) -> String {
 /// # Errors
 /// A line that is not a row of this job, with the reason.
 pub fn output(job: &JobRecord, lines: &[String]) -> Result<JobOutput, String> {
-    let rows: Vec<Map<String, Value>> = lines
-        .iter()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).map_err(|e| format!("a result line is not JSON: {e}")))
-        .collect::<Result<_, _>>()?;
+    let rows = || -> Result<Vec<Map<String, Value>>, String> {
+        lines
+            .iter()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).map_err(|e| format!("a result line is not JSON: {e}")))
+            .collect()
+    };
     Ok(match job.kind {
         JobKind::GenreTrends | JobKind::GenreFingerprints => {
-            JobOutput::Result(result(job.kind, &rows)?)
+            JobOutput::Result(result(job.kind, &rows()?)?)
         }
         JobKind::ListenerBehaviour => JobOutput::Result(JobResult::ListenerBehaviour(
-            listener_sql::behaviour_result(&rows, job.params.top())?,
+            listener_sql::behaviour_result(&rows()?, job.params.top())?,
         )),
-        JobKind::CoOccurrenceModel => {
-            let neighbours = job.params.neighbours();
-            JobOutput::Model {
-                table: listener_sql::model_result(&rows, neighbours)?,
-                neighbours,
-            }
-        }
+        JobKind::CoOccurrenceModel => model_output(job, lines.iter().map(|l| Ok(l.clone())))?,
+    })
+}
+
+/// A model job's output from its lines, read one at a time.
+///
+/// # Errors
+/// The first line that is not a model row, or could not be read.
+pub fn model_output(
+    job: &JobRecord,
+    lines: impl Iterator<Item = Result<String, String>>,
+) -> Result<JobOutput, String> {
+    let neighbours = job.params.neighbours();
+    Ok(JobOutput::Model {
+        table: listener_sql::model_from_lines(lines, neighbours)?,
+        neighbours,
     })
 }
 
