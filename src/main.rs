@@ -16,6 +16,8 @@ use timbre::config::{Config, LogFormat};
 use timbre::ingest::Source;
 use timbre::kafka;
 use timbre::service::{IndexOrigin, TrackService};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// mimalloc instead of glibc's malloc: a GraphQL request allocates and frees
 /// hundreds of small values, and under HTTP load glibc's allocator took
@@ -284,9 +286,11 @@ fn init_logging(format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
+    // Clients' malformed requests are counted, not logged as errors.
+    let mistakes = timbre::http::ClientMistakes;
     match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.finish().with(mistakes).init(),
+        LogFormat::Json => builder.json().finish().with(mistakes).init(),
     }
 }
 

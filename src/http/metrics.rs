@@ -95,6 +95,11 @@ impl Metrics {
             "Requests refused with HTTP 429 by the per-client rate limit",
             rate_limited.clone(),
         );
+        registry.register(
+            "http_malformed_requests",
+            "Requests the HTTP layer could not parse (bad header bytes, over-long URI), answered 4xx and not logged",
+            super::malformed::MALFORMED_REQUESTS.clone(),
+        );
         registry.register_collector(Box::new(StateCollector {
             service,
             ingest,

@@ -8,6 +8,7 @@ mod client_addr;
 mod document_cache;
 mod graphql_http;
 mod jobs;
+mod malformed;
 mod metrics;
 mod middleware;
 mod persisted;
@@ -17,6 +18,7 @@ mod server;
 
 pub use client_addr::TrustedProxies;
 pub use document_cache::DocumentCache;
+pub use malformed::ClientMistakes;
 pub use metrics::Metrics;
 pub use middleware::{observe, REQUEST_ID};
 pub use persisted::PersistedQueries;
