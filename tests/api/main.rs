@@ -25,6 +25,7 @@ mod protocols;
 mod proxies;
 mod recall;
 mod recommend;
+mod replicas;
 mod restart;
 mod schema;
 mod server_process;
