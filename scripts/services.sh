@@ -9,7 +9,8 @@
 #     tests (about a minute);
 #   - pyspark 4.3.0 (PyPI; about two minutes) and, when missing, Java 17
 #     (Debian), for reading the lake with Spark and for the Spark Connect
-#     server the jobs' tests run on.
+#     server the jobs' tests run on;
+#   - Chromium (Debian), when missing, for the dashboard's browser tests.
 # Prints `export` lines for the test run: eval "$(scripts/services.sh)".
 # The tests start and stop their own server processes on free loopback ports
 # (a test that stops MongoDB mid-run needs its own), using these binaries.
@@ -65,8 +66,18 @@ if ! java -version 2>&1 | grep -qE 'version "(1[7-9]|2[0-9])'; then
   apt-get install -y -qq openjdk-17-jre-headless >/dev/null
 fi
 
-# Real GraphQL clients for the protocol tests: graphql-http's audit suite and
-# the graphql-ws client, from npm, at the versions of tests/js's lock file.
+# Headless Chromium (Debian's) for the dashboard's browser tests, driven by
+# playwright-core below; no browser is downloaded from anywhere else.
+if ! command -v chromium >/dev/null; then
+  echo "installing Chromium (Debian's chromium) for the dashboard's browser tests" >&2
+  apt-get install -y -qq chromium >/dev/null ||
+    { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+fi
+echo "export TIMBRE_CHROMIUM=$(command -v chromium)"
+
+# Real clients for the protocol and dashboard tests: graphql-http's audit
+# suite, the graphql-ws client and playwright-core, from npm, at the
+# versions of tests/js's lock file.
 node=$(command -v node || true)
 if [ -n "$node" ] && command -v npm >/dev/null; then
   js="$root/tests/js"

@@ -34,8 +34,8 @@
 //!   the sink, `timbre export`), [`spotify`] (the Web API client behind
 //!   `timbre extract`) and [`spark`] (analytics jobs on Spark through Spark
 //!   Connect, an engine of the service's job runner). They never import
-//!   each other, except that HTTP
-//!   mounts the GraphQL schema; the Kafka adapter writes to the lake only
+//!   each other, except that HTTP mounts the GraphQL schema and serves the
+//!   [`dashboard`]'s files (a static page over the public GraphQL API); the Kafka adapter writes to the lake only
 //!   through the [`ingest::ChangeSink`] port.
 //! - [`application`]: [`application::Application`] builds every part from
 //!   the configuration, owns every task and stops them in order; `main.rs`
@@ -56,6 +56,7 @@ pub mod background;
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod dashboard;
 pub mod domain;
 pub mod error;
 pub mod evaluate;

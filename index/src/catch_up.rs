@@ -104,6 +104,12 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
         self.graph.len() == self.keys.len()
     }
 
+    /// Vectors (live or tombstoned) not yet in the graph: the pending tail
+    /// that searches scan exactly until a catch-up inserts them.
+    pub fn pending(&self) -> usize {
+        self.keys.len() - self.graph.len()
+    }
+
     /// Vectors appended but not yet in the graph (nor handed to a catch-up).
     pub fn unclaimed(&self) -> usize {
         self.keys.len() - self.claimed

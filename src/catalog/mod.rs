@@ -13,6 +13,7 @@ mod intern;
 mod listener;
 mod playlist;
 mod recommend;
+mod search;
 mod seeds;
 mod similar;
 mod table;

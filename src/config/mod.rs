@@ -48,6 +48,9 @@ pub struct Config {
     pub listen: String,
     /// Serve GraphiQL to browsers at `/graphql`. Default on.
     pub graphiql: bool,
+    /// Serve the dashboard at `/dashboard/` (a static page over the
+    /// public GraphQL API; it shows nothing the API would not). Default on.
+    pub dashboard: bool,
     /// Log format: `text` or `json`. Default `text`.
     pub log_format: LogFormat,
     /// HTTP worker threads; 0 means one per core. Default 0.
@@ -92,6 +95,7 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             listen: "127.0.0.1:8080".into(),
             graphiql: true,
+            dashboard: true,
             log_format: LogFormat::Text,
             workers: 0,
             limits: Limits::default(),

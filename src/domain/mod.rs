@@ -14,6 +14,7 @@ pub mod job;
 pub mod listener;
 pub mod neighbours;
 pub mod recommend;
+pub mod text_search;
 mod release_date;
 pub mod track;
 mod track_id;

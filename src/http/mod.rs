@@ -5,6 +5,7 @@
 //! and `/api/v1/jobs` calls the service's job runner.
 
 mod client_addr;
+mod dashboard;
 mod document_cache;
 mod graphql_http;
 mod jobs;

@@ -388,7 +388,7 @@ async fn metrics(endpoint: web::Data<Endpoint>) -> HttpResponse {
 }
 
 async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "status": "ok" }))
+    HttpResponse::Ok().json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
 }
 
 /// Readiness: 200 whenever queries can be answered, with `status`

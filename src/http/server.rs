@@ -82,6 +82,7 @@ pub fn server(
     });
     let metrics = web::Data::from(metrics);
     let graphiql = GraphiQl(config.graphiql);
+    let dashboard = config.dashboard;
     let origins = config.http.cors_origins.clone();
     let workers = if config.workers == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())
@@ -100,6 +101,11 @@ pub fn server(
             .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
             .wrap(from_fn(observe))
             .configure(configure)
+            .configure(|cfg| {
+                if dashboard {
+                    super::dashboard::configure(cfg);
+                }
+            })
     })
     .workers(workers)
     .shutdown_timeout(config.http.shutdown_timeout_secs)

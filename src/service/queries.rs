@@ -15,6 +15,7 @@ use super::TrackService;
 use crate::catalog::{
     Continuation, GenreSuggestion, Neighbour, PlaylistSeed, Recommendation, Seed,
 };
+use crate::domain::text_search::TextQuery;
 use crate::domain::{
     genre, GenreLevel, GenreProfile, Interaction, RecommendQuery, Seeds, Track, TrackFilter,
     TrackId, TrackParts, TrendQuery, UserId, YearTrend,
@@ -31,6 +32,9 @@ pub struct CatalogInfo {
     pub indexed: usize,
     /// Deleted or replaced vectors awaiting compaction.
     pub tombstones: usize,
+    /// Vectors not yet in the HNSW graph (the pending tail, scanned
+    /// exactly by every search until a catch-up inserts them).
+    pub pending: usize,
     /// Dimensions of the feature space.
     pub dimensions: usize,
     /// Version of the feature space the vectors were made with.
@@ -65,6 +69,7 @@ impl TrackService {
             tracks: c.len(),
             indexed: c.index().len(),
             tombstones: c.index().dead_count(),
+            pending: c.index().pending(),
             dimensions: c.index().dim(),
             feature_space_version: c.space().version,
         })
@@ -172,6 +177,23 @@ impl TrackService {
             }
         })
         .await
+    }
+
+    /// Up to `first` tracks whose title or an artist's name contains `text`
+    /// (case-insensitive), best match first (see
+    /// [`crate::domain::text_search`]), with the store's metadata when it
+    /// serves it.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for blank or over-long text, or a store error.
+    pub async fn search_tracks(&self, text: &str, first: usize) -> Result<Vec<Arc<Track>>> {
+        let query = TextQuery::new(text)?;
+        let found = self.read(move |c| c.search_text(&query, first)).await?;
+        if !self.store.serves_metadata() {
+            return Ok(found);
+        }
+        let ids: Vec<TrackId> = found.iter().map(|t| t.id).collect();
+        self.tracks_by_ids(&ids).await
     }
 
     /// One genre (or subgenre) by name, case-insensitive.

@@ -21,7 +21,7 @@ const KINDS: [&str; 6] = ["PLAY", "PLAY", "LIKE", "SKIP", "DISLIKE", "PLAY"];
 /// Records 240 interactions of 20 listeners with 60 tracks over three days
 /// of March 2026 and waits until the lake has them; returns how many were
 /// plays.
-async fn record_interactions(app: &TestApp) -> u64 {
+pub(crate) async fn record_interactions(app: &TestApp) -> u64 {
     let listed = app
         .query("{ tracks(first: 60) { edges { node { id } } } }", json!({}))
         .await;

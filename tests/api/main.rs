@@ -4,6 +4,7 @@
 mod helpers;
 
 mod access;
+mod dashboard;
 mod deploy;
 mod evaluate;
 mod graphql;
