@@ -19,12 +19,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
-echo "checking the format (cargo fmt --check)" >&2
-cargo fmt --all -- --check
-echo "checking with clippy (warnings are errors)" >&2
-cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
-
-eval "$(scripts/services.sh)"
 
 state=$(mktemp -d)
 pids=()
@@ -34,6 +28,25 @@ cleanup() {
   rm -rf "$state"
 }
 trap cleanup EXIT
+
+# The servers are installed (downloads, and on a fresh machine the broker's
+# build) while clippy checks the code: on a cold machine the downloads then
+# cost no time and the two builds fill each other's idle cores.
+scripts/services.sh >"$state/services.env" &
+services=$!
+pids+=("$services")
+
+echo "checking the format (cargo fmt --check)" >&2
+cargo fmt --all -- --check
+echo "checking with clippy (warnings are errors)" >&2
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+
+if ! wait "$services"; then
+  echo "installing the test servers failed (scripts/services.sh; its messages are above)" >&2
+  exit 1
+fi
+pids=()
+eval "$(cat "$state/services.env")"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 

@@ -121,7 +121,10 @@ try {
   await page.waitForSelector("[data-testid=recommended] li[data-id]");
   await page.waitForFunction(() => globalThis.timbre.charts.explanation);
   const before = await page.locator("[data-testid=recommended] li[data-id]").evaluateAll((xs) => xs.map((x) => x.dataset.id));
-  await page.locator("input[name=energy]").fill("0.5");
+  await page.locator("input[name=energy]").evaluate((slider) => {
+    slider.value = "0.5";
+    slider.dispatchEvent(new Event("input", { bubbles: true }));
+  });
   await page.waitForFunction(
     (old) => JSON.stringify([...document.querySelectorAll("[data-testid=recommended] li[data-id]")].map((x) => x.dataset.id)) !== JSON.stringify(old),
     before,

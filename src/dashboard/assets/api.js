@@ -52,6 +52,18 @@ export async function gql(query, variables = {}) {
   return body.data;
 }
 
+/** Wraps an async function so that only the answer of its latest call is
+ *  used: an earlier call that answers later resolves to `undefined`
+ *  instead of overwriting newer data (sliders, live refreshes). */
+export function latest(f) {
+  let newest = 0;
+  return async (...args) => {
+    const mine = ++newest;
+    const answer = await f(...args);
+    return mine === newest ? answer : undefined;
+  };
+}
+
 let socket = null;
 
 function client() {

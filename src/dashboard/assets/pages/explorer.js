@@ -3,7 +3,7 @@
 // (`recommend` with `shift` or `target`), and genres it would lead a
 // listener to (`discoverGenres`), each result explained feature by feature.
 
-import { gql } from "../api.js";
+import { gql, latest } from "../api.js";
 import { colour, draw, figure } from "../charts.js";
 import { FEATURES, featureLabel, h, num, trackLabel } from "../format.js";
 
@@ -182,16 +182,17 @@ export async function render(root, showError) {
       });
     }
 
+    const steered = latest((input) =>
+      gql(`query Steer($input: RecommendInput!) { recommend(input: $input) { because { name } ${EXPLAINED} } }`, { input }),
+    );
+
     async function recommend() {
       const values = {};
       for (const input of sliders.querySelectorAll("input[data-touched='1']")) values[input.name] = Number(input.value);
       const input = { seeds: { trackIds: [track.id] }, first: 10 };
       if (Object.keys(values).length) input[mode.value] = values;
-      const { recommend: results } = await gql(
-        `query Steer($input: RecommendInput!) { recommend(input: $input) { because { name } ${EXPLAINED} } }`,
-        { input },
-      );
-      fill(recommendList, results);
+      const answer = await steered(input);
+      if (answer) fill(recommendList, answer.recommend);
     }
   }
 

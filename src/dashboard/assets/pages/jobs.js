@@ -3,7 +3,7 @@
 // API key (`write`; `admin` to train the model): it is typed here, kept in
 // this tab only (sessionStorage) and sent only to this server.
 
-import { apiKey, gql, setApiKey, subscribe } from "../api.js";
+import { apiKey, gql, latest, setApiKey, subscribe } from "../api.js";
 import { tableOf } from "../charts.js";
 import { count, h, ms, when } from "../format.js";
 
@@ -93,10 +93,19 @@ export async function render(root, showError) {
     await refresh();
   }
 
-  async function refresh() {
+  // Job events come in bursts (queued, running, succeeded): only the
+  // newest refresh may draw, or an older answer could overwrite a newer.
+  const fetchJobs = latest(async () => {
     const { jobs } = await gql(`{ jobs(first: 20) { ${FIELDS} } }`);
-    list.replaceChildren(...jobs.map(row));
-    if (chosen) await showDetail(chosen);
+    const job = chosen ? (await gql(`query Job($id: ID!) { job(id: $id) { ${FIELDS} ${RESULT} } }`, { id: chosen })).job : null;
+    return { jobs, job };
+  });
+
+  async function refresh() {
+    const answer = await fetchJobs();
+    if (!answer) return;
+    list.replaceChildren(...answer.jobs.map(row));
+    if (answer.job) showJob(answer.job);
   }
 
   function row(job) {
@@ -105,7 +114,7 @@ export async function render(root, showError) {
     return h(
       "tr",
       { "data-id": job.id, "data-state": job.state, class: job.id === chosen ? "chosen" : null },
-      h("td", {}, h("a", { href: "#jobs", onclick: (e) => { e.preventDefault(); chosen = job.id; showDetail(job.id).catch(showError); } }, job.id)),
+      h("td", {}, h("a", { href: "#jobs", onclick: (e) => { e.preventDefault(); showDetail(job.id).catch(showError); } }, job.id)),
       h("td", {}, job.kind.toLowerCase().replaceAll("_", " ")),
       h("td", {}, job.engine.toLowerCase()),
       h("td", {}, h("span", { class: `badge state-${job.state}` }, job.state.toLowerCase())),
@@ -118,7 +127,11 @@ export async function render(root, showError) {
   }
 
   async function showDetail(id) {
-    const { job } = await gql(`query Job($id: ID!) { job(id: $id) { ${FIELDS} ${RESULT} } }`, { id });
+    chosen = id;
+    await refresh();
+  }
+
+  function showJob(job) {
     const parts = [
       h("h2", {}, `Job ${job.id}: ${job.kind.toLowerCase().replaceAll("_", " ")}`),
       h("p", {}, `State ${job.state.toLowerCase()} on the ${job.engine.toLowerCase()} engine, requested by ${job.requestedBy}; created ${when(job.createdAt)}, ran ${ms(job.durationMs)}.`),

@@ -2,7 +2,7 @@
 // release year (the live `genreTrends` query), how many tracks each year
 // holds, and each genre's fingerprint (its feature profile) on a radar.
 
-import { gql } from "../api.js";
+import { gql, latest } from "../api.js";
 import { colour, draw, figure } from "../charts.js";
 import { FEATURES, featureLabel, h } from "../format.js";
 
@@ -43,7 +43,7 @@ export async function render(root, showError) {
     h(
       "form",
       { class: "controls panel", onsubmit: (e) => e.preventDefault(), onchange: () => update().catch(showError) },
-      h("label", {}, "Genres", checks),
+      h("fieldset", {}, h("legend", {}, "Genres"), checks),
       h("label", {}, "Feature", feature),
       h("label", {}, "From year", from),
       h("label", {}, "To year", to),
@@ -51,6 +51,8 @@ export async function render(root, showError) {
     h("div", { class: "grid" }, trend, counts),
     radar,
   );
+
+  const fetchTrends = latest(gql);
 
   async function update() {
     const names = [...checks.querySelectorAll("input:checked")].map((i) => i.value);
@@ -64,7 +66,7 @@ export async function render(root, showError) {
       return;
     }
     showError(null);
-    const data = await gql(
+    const data = await fetchTrends(
       `query Trends($genres: [String!], $from: Int, $to: Int) {
         genreTrends(genres: $genres, from: $from, to: $to) {
           genre year trackCount popularity features { feature mean }
@@ -73,6 +75,7 @@ export async function render(root, showError) {
       }`,
       variables,
     );
+    if (!data) return;
     drawTrends(names, data.genreTrends);
     drawFingerprints(names, data.genres);
   }
