@@ -46,7 +46,12 @@ mod tests {
         };
         let tracks = vec![
             song("0000000000000000000001", "Midnight City", "M83", 40),
-            song("0000000000000000000002", "City of Stars", "Ryan Gosling", 70),
+            song(
+                "0000000000000000000002",
+                "City of Stars",
+                "Ryan Gosling",
+                70,
+            ),
             song("0000000000000000000003", "Inner City Life", "Goldie", 90),
             song("0000000000000000000004", "Velocity", "Citywide", 10),
             song("0000000000000000000005", "Unrelated", "Nobody", 100),
@@ -59,14 +64,22 @@ mod tests {
         let query = TextQuery::new("city").unwrap();
         assert_eq!(
             names(catalog.search_text(&query, 10)),
-            vec!["City of Stars", "Inner City Life", "Midnight City", "Velocity"]
+            vec![
+                "City of Stars",
+                "Inner City Life",
+                "Midnight City",
+                "Velocity"
+            ]
         );
         assert_eq!(
             names(catalog.search_text(&query, 2)),
             vec!["City of Stars", "Inner City Life"]
         );
         let by_artist = TextQuery::new("gosling").unwrap();
-        assert_eq!(names(catalog.search_text(&by_artist, 10)), vec!["City of Stars"]);
+        assert_eq!(
+            names(catalog.search_text(&by_artist, 10)),
+            vec!["City of Stars"]
+        );
         let nothing = TextQuery::new("zzz").unwrap();
         assert!(catalog.search_text(&nothing, 10).is_empty());
     }

@@ -26,7 +26,7 @@ pub struct Asset {
 }
 
 macro_rules! assets {
-    ($($path:literal => $type:literal),* $(,)?) => {
+    ($($path:literal => $type:expr),* $(,)?) => {
         &[$(Asset {
             path: $path,
             content_type: $type,
@@ -114,7 +114,10 @@ mod tests {
 
     #[test]
     fn modules_import_only_files_the_server_has() {
-        for a in ASSETS.iter().filter(|a| a.path.ends_with(".js") && !a.path.starts_with("vendor/")) {
+        for a in ASSETS
+            .iter()
+            .filter(|a| a.path.ends_with(".js") && !a.path.starts_with("vendor/"))
+        {
             let text = std::str::from_utf8(a.body).unwrap();
             let dir = a.path.rsplit_once('/').map_or("", |(d, _)| d);
             for line in text.lines().filter(|l| l.starts_with("import ")) {

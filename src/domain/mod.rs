@@ -14,8 +14,8 @@ pub mod job;
 pub mod listener;
 pub mod neighbours;
 pub mod recommend;
-pub mod text_search;
 mod release_date;
+pub mod text_search;
 pub mod track;
 mod track_id;
 

@@ -40,7 +40,10 @@ async fn file(request: HttpRequest) -> HttpResponse {
     let Some(asset) = dashboard::asset(path) else {
         return HttpResponse::NotFound()
             .content_type("text/plain; charset=utf-8")
-            .body(format!("no dashboard file {:?}", crate::domain::bounds::echo(path)));
+            .body(format!(
+                "no dashboard file {:?}",
+                crate::domain::bounds::echo(path)
+            ));
     };
     let etag = dashboard::etag();
     let fresh = request

@@ -158,7 +158,8 @@ async fn search_tracks_finds_titles_before_artists_and_refuses_blank_text() {
 fn browser_tools() -> Option<(PathBuf, PathBuf)> {
     let node = installed("TIMBRE_NODE", "Node.js")?;
     let chromium = installed("TIMBRE_CHROMIUM", "Chromium")?;
-    let modules = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js/node_modules/playwright-core");
+    let modules =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js/node_modules/playwright-core");
     if !modules.exists() {
         assert!(
             !in_ci(),
@@ -203,7 +204,16 @@ async fn every_page_works_in_a_real_browser_on_the_shared_dataset() {
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard");
     std::fs::create_dir_all(&shots).unwrap();
     let producer = TestProducer::new(&kafka);
-    let report = drive(&node, &chromium, &app, &shots, &search_text, &producer, dir.path()).await;
+    let report = drive(
+        &node,
+        &chromium,
+        &app,
+        &shots,
+        &search_text,
+        &producer,
+        dir.path(),
+    )
+    .await;
 
     assert_eq!(report["consoleErrors"], json!([]), "console errors");
     assert_eq!(report["external"], json!([]), "requests off the server");
@@ -217,9 +227,19 @@ async fn every_page_works_in_a_real_browser_on_the_shared_dataset() {
         "no track published to Kafka appeared on the live page: {}",
         report["pages"]["live"]
     );
-    for page in ["overview", "trends", "listeners", "live", "jobs", "explorer"] {
+    for page in [
+        "overview",
+        "trends",
+        "listeners",
+        "live",
+        "jobs",
+        "explorer",
+    ] {
         let png = std::fs::read(shots.join(format!("{page}.png"))).unwrap();
-        assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "{page}.png");
+        assert!(
+            png.starts_with(b"\x89PNG") && png.len() > 10_000,
+            "{page}.png"
+        );
     }
     let performance = &report["performance"];
     assert!(performance["transferredBytes"].as_u64().unwrap() > 0);
@@ -324,7 +344,7 @@ fn grouped(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -334,11 +354,17 @@ fn grouped(n: u64) -> String {
 
 async fn check_overview(app: &TestApp, page: &Value) {
     let body = app
-        .query("{ catalog { tracks } genres { name trackCount } }", json!({}))
+        .query(
+            "{ catalog { tracks } genres { name trackCount } }",
+            json!({}),
+        )
         .await;
     let tracks = body["data"]["catalog"]["tracks"].as_u64().unwrap();
     let cards = page["cards"].to_string();
-    assert!(cards.contains(&grouped(tracks)), "{tracks} tracks not in {cards}");
+    assert!(
+        cards.contains(&grouped(tracks)),
+        "{tracks} tracks not in {cards}"
+    );
     let bars = &page["charts"]["genre-sizes"];
     let genres = body["data"]["genres"].as_array().unwrap();
     assert_eq!(bars["labels"].as_array().unwrap().len(), genres.len());
@@ -348,7 +374,10 @@ async fn check_overview(app: &TestApp, page: &Value) {
         .iter()
         .map(|v| v.as_u64().unwrap())
         .sum();
-    let total: u64 = genres.iter().map(|g| g["trackCount"].as_u64().unwrap()).sum();
+    let total: u64 = genres
+        .iter()
+        .map(|g| g["trackCount"].as_u64().unwrap())
+        .sum();
     assert_eq!(drawn, total, "the bars add up to every genre's tracks");
 }
 
@@ -360,7 +389,12 @@ async fn check_trends(app: &TestApp, page: &Value) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|g| (g["name"].as_str().unwrap().to_string(), g["trackCount"].as_u64().unwrap()))
+        .map(|g| {
+            (
+                g["name"].as_str().unwrap().to_string(),
+                g["trackCount"].as_u64().unwrap(),
+            )
+        })
         .collect();
     genres.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let mut biggest: Vec<String> = genres.iter().take(3).map(|g| g.0.clone()).collect();
@@ -376,8 +410,13 @@ async fn check_trends(app: &TestApp, page: &Value) {
         )
         .await;
     let rows = trends["data"]["genreTrends"].as_array().unwrap();
-    let series = page["charts"]["trend-feature"]["datasets"].as_array().unwrap();
-    let mut labels: Vec<&str> = series.iter().map(|s| s["label"].as_str().unwrap()).collect();
+    let series = page["charts"]["trend-feature"]["datasets"]
+        .as_array()
+        .unwrap();
+    let mut labels: Vec<&str> = series
+        .iter()
+        .map(|s| s["label"].as_str().unwrap())
+        .collect();
     labels.sort_unstable();
     assert_eq!(labels, checked, "one series per chosen genre");
     for s in series {
@@ -406,8 +445,14 @@ fn check_listeners(page: &Value) {
         .sum();
     assert_eq!(plotted, 240, "every recorded interaction is plotted");
     assert_eq!(days["labels"].as_array().unwrap().len(), 3, "three days");
-    assert!(!page["charts"]["top-tracks"]["labels"].as_array().unwrap().is_empty());
-    assert!(!page["charts"]["skip-rates"]["labels"].as_array().unwrap().is_empty());
+    assert!(!page["charts"]["top-tracks"]["labels"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert!(!page["charts"]["skip-rates"]["labels"]
+        .as_array()
+        .unwrap()
+        .is_empty());
 }
 
 fn check_jobs(page: &Value) {
@@ -419,7 +464,10 @@ fn check_jobs(page: &Value) {
         "no succeeded job listed: {rows:?}"
     );
     assert_eq!(page["keyStored"]["session"], WRITER_KEY);
-    assert_eq!(page["keyStored"]["local"], 0, "the key stays out of localStorage");
+    assert_eq!(
+        page["keyStored"]["local"], 0,
+        "the key stays out of localStorage"
+    );
 }
 
 /// The explorer lists what `searchTracks` finds and, for the chosen track,
