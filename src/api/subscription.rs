@@ -124,6 +124,9 @@ impl SubscriptionRoot {
             }
         });
         let wanted = id.map(|id| id.0);
+        // Only a subscription to one job ends (after its final update);
+        // one to every job goes on for as long as the client listens.
+        let one_job = wanted.is_some();
         let mut ended = false;
         updates
             .filter(move |job| {
@@ -133,7 +136,7 @@ impl SubscriptionRoot {
             .take_while(move |job| {
                 // With an id: the final update is the last one sent.
                 let go_on = !ended;
-                ended |= job.state.is_final();
+                ended |= one_job && job.state.is_final();
                 async move { go_on }
             })
             .map(JobObject)

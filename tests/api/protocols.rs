@@ -128,6 +128,44 @@ async fn subscriptions_deliver_indexed_tracks_and_ingest_stats() {
         .all(|s| s["data"]["ingestStats"]["enabled"] == false));
 }
 
+/// A subscription to every job (`jobUpdated` without an id) goes on after
+/// a job finishes: a dashboard listening to it sees the next job too.
+#[tokio::test]
+async fn a_subscription_to_every_job_outlives_a_finished_job() {
+    let dir = data_dir();
+    let csv = synthetic_csv(dir.path(), 60);
+    let config = Config {
+        auth: AuthSettings {
+            keys: vec![ApiKey {
+                name: "test".into(),
+                key: Secret(WRITE_KEY.into()),
+                role: Role::Write,
+            }],
+        },
+        ..crate::helpers::test_config(&dir.path().join("data"))
+    };
+    let app = spawn_app(config, &[&csv]).await;
+    let args = vec![
+        "jobs".to_string(),
+        format!("{}/graphql", app.address),
+        WRITE_KEY.to_string(),
+    ];
+    let Some(out) = node("subscribe.mjs", args).await else {
+        return;
+    };
+    let events = out["events"].as_array().unwrap();
+    for job in [&out["first"], &out["second"]] {
+        let states: Vec<&str> = events
+            .iter()
+            .filter(|e| e["id"] == *job)
+            .map(|e| e["state"].as_str().unwrap())
+            .collect();
+        assert_eq!(states.first(), Some(&"QUEUED"), "{out}");
+        assert_eq!(states.last(), Some(&"SUCCEEDED"), "{out}");
+    }
+    app.stop().await;
+}
+
 async fn post(app: &TestApp, accept: &str, body: Value) -> (u16, Option<String>, Value) {
     let response = app
         .client

@@ -140,6 +140,16 @@ try {
     charts: await charts(),
   };
   await shoot("explorer");
+} catch (e) {
+  // What the page showed when a step failed, for the test's message.
+  const page = browser.contexts()[0]?.pages()[0];
+  if (page) {
+    await page.screenshot({ path: `${out}/failed.png`, fullPage: true }).catch(() => {});
+    report.failedAt = page.url();
+    report.errorBox = await page.locator("#error").innerText().catch(() => null);
+    report.main = await page.locator("main").innerText().catch(() => null);
+  }
+  report.failure = String(e.message || e).split("\n")[0];
 } finally {
   await browser.close();
 }

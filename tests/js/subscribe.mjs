@@ -5,6 +5,10 @@
 //     subscribes to trackIndexed and ingestStats, upserts a track through
 //     the HTTP mutation (again every 300 ms until its event arrives), and
 //     prints { indexed, stats, mutation }.
+//   node subscribe.mjs jobs URL KEY
+//     subscribes to jobUpdated (every job), starts a job, waits for its
+//     final update, starts a second and waits for that one's; prints
+//     { events } (each update's id and state).
 //   node subscribe.mjs until-closed URL
 //     subscribes to ingestStats, prints "subscribed" on stderr after the
 //     first event, and waits for the server to end the subscription
@@ -70,6 +74,40 @@ async function indexed() {
   return { indexed: event, stats: stats.slice(0, 2), mutation };
 }
 
+async function jobs() {
+  const events = [];
+  let waiting = null;
+  subscribe('subscription { jobUpdated { id state } }', (v) => {
+    events.push(v.data.jobUpdated);
+    if (waiting && waiting.id === v.data.jobUpdated.id && v.data.jobUpdated.state === 'SUCCEEDED') waiting.done();
+  }).catch((e) => events.push({ error: e.message }));
+  // The first update arrives only once the server runs the subscription:
+  // start jobs until the subscription has seen one, then two more.
+  const start = async () => {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ query: 'mutation { startJob(kind: GENRE_TRENDS, engine: EMBEDDED) { id } }' }),
+    });
+    return (await res.json()).data.startJob.id;
+  };
+  const finished = async (id) => {
+    await new Promise((resolve) => {
+      waiting = { id, done: resolve };
+      if (events.some((e) => e.id === id && e.state === 'SUCCEEDED')) resolve();
+    });
+  };
+  while (events.length === 0) {
+    await start();
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const first = await start();
+  await finished(first);
+  const second = await start();
+  await finished(second);
+  return { events, first, second };
+}
+
 async function untilClosed() {
   const events = [];
   const ended = await subscribe('subscription { ingestStats(intervalMs: 100) { enabled } }', (v) => {
@@ -83,7 +121,8 @@ const timeout = setTimeout(() => {
   console.log(JSON.stringify({ error: 'timed out' }));
   process.exit(1);
 }, 30000);
-const result = mode === 'indexed' ? await indexed() : await untilClosed();
+const modes = { indexed, jobs, 'until-closed': untilClosed };
+const result = await modes[mode]();
 clearTimeout(timeout);
 console.log(JSON.stringify(result));
 await client.dispose();

@@ -71,7 +71,10 @@ function client() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     socket = globalThis.graphqlWs.createClient({
       url: `${scheme}://${location.host}/graphql`,
-      lazy: true,
+      // One socket for the tab's life: a lazy client closes it when a page
+      // ends its last subscription, and the next page's subscription then
+      // waits for that close, missing what happens meanwhile.
+      lazy: false,
       retryAttempts: Infinity,
     });
   }

@@ -56,6 +56,11 @@ export async function render(root, showError) {
   }
 
   async function choose(track) {
+    // Slider moves wait 150 ms for the next one; only the newest answer draws.
+    let waiting = null;
+    const steered = latest((input) =>
+      gql(`query Steer($input: RecommendInput!) { recommend(input: $input) { because { name } ${EXPLAINED} } }`, { input }),
+    );
     for (const li of found.children) li.classList.toggle("chosen", li.dataset.id === track.id);
     const similarList = h("ul", { class: "results", "data-testid": "similar" });
     const recommendList = h("ul", { class: "results", "data-testid": "recommended" });
@@ -174,17 +179,12 @@ export async function render(root, showError) {
       );
     }
 
-    let waiting = null;
     function steer() {
       clearTimeout(waiting);
       return new Promise((resolve) => {
         waiting = setTimeout(() => recommend().catch(showError).finally(resolve), 150);
       });
     }
-
-    const steered = latest((input) =>
-      gql(`query Steer($input: RecommendInput!) { recommend(input: $input) { because { name } ${EXPLAINED} } }`, { input }),
-    );
 
     async function recommend() {
       const values = {};

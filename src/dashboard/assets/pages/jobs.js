@@ -142,9 +142,18 @@ export async function render(root, showError) {
     detail.dataset.state = job.state;
   }
 
+  // Updates arrive over the subscription; while a job is going the page
+  // also asks every second, for its progress (kept at most every 500 ms)
+  // and in case the socket is down.
   const stop = subscribe(`subscription { jobUpdated { id state } }`, {}, () => refresh().catch(showError), showError);
+  const poll = setInterval(() => {
+    if (list.querySelector("tr[data-state=QUEUED], tr[data-state=RUNNING]")) refresh().catch(showError);
+  }, 1000);
   await refresh();
-  return stop;
+  return () => {
+    stop();
+    clearInterval(poll);
+  };
 }
 
 function resultView(result) {

@@ -94,9 +94,8 @@ export async function render(root, showError) {
       borderColor: colour(i),
       backgroundColor: colour(i),
       pointRadius: 2,
-      tension: 0.2,
     }));
-    const xAxis = { type: "linear", title: { text: "Release year" }, ticks: { precision: 0 } };
+    const xAxis = { type: "linear", title: { text: "Release year" }, ticks: { precision: 0, callback: (year) => String(year) } };
     draw(
       trend,
       { type: "line", data: { datasets: series }, options: { scales: { x: xAxis, y: { title: { text: label } } } } },
