@@ -75,7 +75,10 @@ export const FEATURES = [
   { field: "durationMs", name: "DURATION_MS", label: "Duration", unit: "ms" },
 ];
 
+/** Features the charts do not offer but explanations mention. */
+const OTHER_LABELS = { KEY: "Key", MODE: "Mode (major/minor)", TIME_SIGNATURE: "Time signature" };
+
 export function featureLabel(name) {
   const f = FEATURES.find((x) => x.name === name || x.field === name);
-  return f ? f.label : name.toLowerCase();
+  return f ? f.label : OTHER_LABELS[name] ?? name.toLowerCase();
 }
