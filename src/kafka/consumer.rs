@@ -6,13 +6,18 @@
 //! At-least-once. The client commits automatically, but only offsets this
 //! loop has *stored*, and it stores a batch's offsets only after the
 //! handler succeeded (its writes done, poison messages dead-lettered). A
-//! crash or a rebalance in between replays the batch, which the handlers
+//! crash or a new assignment in between replays the batch, which the handlers
 //! make harmless: an upsert replaces a track under its id with the same
 //! value, a delete of an absent track is a no-op, folding a listener's
 //! event twice changes nothing.
 //!
 //! A broker outage is librdkafka's to ride out (it reconnects by itself);
 //! the client context reports it on `/readyz` meanwhile.
+//!
+//! # Partitions
+//! Every partition of the topic, assigned by the consumer itself
+//! ([`super::partitions`]): each group has one member, and the broker's
+//! group protocol only delayed restarts.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -68,7 +73,8 @@ pub(super) struct Subscription<'a> {
 
 /// A consumer of one topic, applying batches through its handler.
 pub(super) struct BatchConsumer<H> {
-    consumer: StreamConsumer<IngestContext>,
+    /// Shared with the task that keeps every partition assigned.
+    consumer: Arc<StreamConsumer<IngestContext>>,
     handler: H,
     what: &'static str,
     topic: String,
@@ -80,8 +86,9 @@ pub(super) struct BatchConsumer<H> {
 }
 
 impl<H: BatchHandler> BatchConsumer<H> {
-    /// Creates the consumer and subscribes to the topic. Connecting happens
-    /// in the background: an unreachable broker is not an error here.
+    /// Creates the consumer; [`BatchConsumer::run`] assigns it the topic's
+    /// partitions. Connecting happens in the background: an unreachable
+    /// broker is not an error here.
     ///
     /// # Errors
     /// Invalid client settings.
@@ -120,9 +127,8 @@ impl<H: BatchHandler> BatchConsumer<H> {
         ];
         let consumer: StreamConsumer<IngestContext> =
             client_config(settings, &tuning)?.create_with_context(context)?;
-        consumer.subscribe(&[subscription.topic])?;
         Ok(BatchConsumer {
-            consumer,
+            consumer: Arc::new(consumer),
             handler,
             what: subscription.what,
             topic: subscription.topic.to_string(),
@@ -143,6 +149,12 @@ impl<H: BatchHandler> BatchConsumer<H> {
             "consuming {} from Kafka",
             self.what
         );
+        let assigning = CancellationToken::new();
+        let assigner = tokio::spawn(super::partitions::keep_assigned(
+            Arc::clone(&self.consumer),
+            self.topic.clone(),
+            assigning.clone(),
+        ));
         loop {
             let batch = tokio::select! {
                 biased;
@@ -162,6 +174,9 @@ impl<H: BatchHandler> BatchConsumer<H> {
                 break;
             }
         }
+        // The assigner's copy goes first, so that `close` holds the last.
+        assigning.cancel();
+        let _ = assigner.await;
         self.close().await;
     }
 
@@ -187,10 +202,10 @@ impl<H: BatchHandler> BatchConsumer<H> {
     /// Drops the messages a batch holds twice, and with `commit_each_batch`
     /// those this process has already applied.
     ///
-    /// A rebalance (a member joining or leaving, a coordinator moving)
-    /// revokes and reassigns partitions, and the client then fetches again
-    /// from the last *committed* offset: messages already fetched come a
-    /// second time, in the same batch or the next. The catalog's handlers
+    /// A new assignment (partitions added to the topic, see
+    /// [`super::partitions`]) makes the client fetch again from the last
+    /// *committed* offset: messages already fetched come a second time, in
+    /// the same batch or the next. The catalog's handlers
     /// take a replay as a no-op, but the lake names a file after its
     /// batch's first offset, and a batch holding a message twice would
     /// write it twice. Offsets only grow within a partition, so a message
@@ -219,7 +234,7 @@ impl<H: BatchHandler> BatchConsumer<H> {
             tracing::debug!(
                 topic = self.topic.as_str(),
                 replayed = before - fresh.len(),
-                "dropped messages fetched again after a rebalance"
+                "dropped messages fetched again"
             );
         }
         fresh

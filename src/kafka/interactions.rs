@@ -3,9 +3,9 @@
 //! profiles.
 //!
 //! Replays are harmless because folding an event into a profile is
-//! idempotent (see [`crate::domain::listener`]). The consumer uses its own
-//! group, `<group_id>.interactions`, so that the tracks topic's partitions
-//! are never rebalanced because of this one.
+//! idempotent (see [`crate::domain::listener`]). The consumer commits in a
+//! group of its own, `<group_id>.interactions`, apart from the tracks
+//! topic's.
 //!
 //! Events for tracks the catalog does not hold (yet) are stored all the
 //! same: the two topics are not ordered with each other, and a profile

@@ -25,6 +25,7 @@ pub mod interaction_message;
 mod interactions;
 mod lake;
 pub mod message;
+mod partitions;
 pub mod producer;
 mod retry;
 mod tracks;
@@ -172,8 +173,8 @@ fn consumers(
 
 /// The lake's consumers of both topics, in the groups `<group_id>.lake` and
 /// `<group_id>.lake.interactions`, batching as the lake wants files (see
-/// `lake.rs`). One group per topic, as for the catalog's consumers: in a
-/// shared group, every join of either consumer would rebalance both.
+/// `lake.rs`). One group per topic, as for the catalog's consumers, so that
+/// each consumer's committed offsets are its own.
 fn lake_consumers(
     settings: &KafkaSettings,
     status: &Arc<IngestStatus>,
