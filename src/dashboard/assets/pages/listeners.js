@@ -71,7 +71,7 @@ export async function render(root) {
       options: {
         scales: {
           x: { title: { text: "Day (UTC)" } },
-          y: { title: { text: "Interactions per day" }, beginAtZero: true },
+          y: { title: { text: "Interactions per day" }, beginAtZero: true, ticks: { precision: 0 } },
         },
       },
     },
@@ -86,7 +86,7 @@ export async function render(root) {
         options: {
           indexAxis: "y",
           plugins: { legend: { display: false } },
-          scales: { x: { title: { text: valueTitle }, beginAtZero: true }, y: { title: { text: axis } } },
+          scales: { x: { title: { text: valueTitle }, beginAtZero: true, ticks: { precision: 0 } }, y: { title: { text: axis } } },
         },
       },
       table,
