@@ -129,7 +129,21 @@ pub async fn load_pages(
     let mut after = None;
     loop {
         let batch = store.scan(after, page).await?;
-        let done = batch.len() < page;
+        // Only an empty page ends the scan: a server may answer a page
+        // shorter than asked for (a cursor cut short under load), and
+        // taking that for the last page would start the catalogue without
+        // the tracks after it.
+        if batch.is_empty() {
+            if loaded as u64 != total {
+                tracing::info!(
+                    loaded,
+                    total,
+                    store = store.name(),
+                    "tracks changed while loading"
+                );
+            }
+            return Ok(loaded);
+        }
         after = batch.last().map(|t| t.id);
         loaded += batch.len();
         if pages.send(batch).await.is_err() {
@@ -137,9 +151,6 @@ pub async fn load_pages(
         }
         if total >= page as u64 {
             tracing::info!(loaded, total, store = store.name(), "loading tracks");
-        }
-        if done {
-            return Ok(loaded);
         }
     }
 }
