@@ -189,11 +189,7 @@ impl TrackService {
     pub async fn search_tracks(&self, text: &str, first: usize) -> Result<Vec<Arc<Track>>> {
         let query = TextQuery::new(text)?;
         let found = self.read(move |c| c.search_text(&query, first)).await?;
-        if !self.store.serves_metadata() {
-            return Ok(found);
-        }
-        let ids: Vec<TrackId> = found.iter().map(|t| t.id).collect();
-        self.tracks_by_ids(&ids).await
+        self.with_stored(found).await
     }
 
     /// One genre (or subgenre) by name, case-insensitive.
@@ -371,6 +367,16 @@ impl TrackService {
 trait Resolved {
     fn track(&self) -> &Arc<Track>;
     fn track_mut(&mut self) -> &mut Arc<Track>;
+}
+
+/// A track found by text (`search_tracks`).
+impl Resolved for Arc<Track> {
+    fn track(&self) -> &Arc<Track> {
+        self
+    }
+    fn track_mut(&mut self) -> &mut Arc<Track> {
+        self
+    }
 }
 
 impl Resolved for Neighbour {

@@ -64,6 +64,32 @@ async fn a_page_of_50_similar_tracks_costs_one_round_trip() {
         1,
         "one $in query for 50 tracks"
     );
+
+    // A text search keeps its ranking (title prefix, most popular first)
+    // when the tracks come back from MongoDB's `$in`, in one round trip.
+    let before = finds.load(Ordering::SeqCst);
+    let body = app
+        .query(
+            "{ searchTracks(text: \"song 1\", first: 20) { name popularity } }",
+            json!({}),
+        )
+        .await;
+    let found = body["data"]["searchTracks"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"));
+    assert_eq!(found.len(), 20);
+    assert!(found
+        .iter()
+        .all(|t| t["name"].as_str().unwrap().starts_with("Song 1")));
+    let popularity: Vec<u64> = found
+        .iter()
+        .map(|t| t["popularity"].as_u64().unwrap())
+        .collect();
+    assert!(
+        popularity.windows(2).all(|w| w[0] >= w[1]),
+        "not most popular first: {popularity:?}"
+    );
+    assert_eq!(finds.load(Ordering::SeqCst) - before, 1);
 }
 
 #[tokio::test]

@@ -135,20 +135,14 @@ async fn a_subscription_to_every_job_outlives_a_finished_job() {
     let dir = data_dir();
     let csv = synthetic_csv(dir.path(), 60);
     let config = Config {
-        auth: AuthSettings {
-            keys: vec![ApiKey {
-                name: "test".into(),
-                key: Secret(WRITE_KEY.into()),
-                role: Role::Write,
-            }],
-        },
+        auth: crate::helpers::writer_auth(),
         ..crate::helpers::test_config(&dir.path().join("data"))
     };
     let app = spawn_app(config, &[&csv]).await;
     let args = vec![
         "jobs".to_string(),
         format!("{}/graphql", app.address),
-        WRITE_KEY.to_string(),
+        crate::helpers::WRITER_KEY.to_string(),
     ];
     let Some(out) = node("subscribe.mjs", args).await else {
         return;
