@@ -374,11 +374,7 @@ fn job_runner(
     let mut engines: Vec<Arc<dyn Engine>> = Vec::new();
     if let Some(url) = &config.jobs.spark {
         let views = crate::lake::spark_session_views(&config.spark_lake());
-        engines.push(Arc::new(SparkEngine::new(
-            url,
-            views,
-            config.spark_results(),
-        )?));
+        engines.push(Arc::new(SparkEngine::new(url, views)?));
     }
     Ok(Jobs::for_service(
         service,

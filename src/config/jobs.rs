@@ -17,11 +17,6 @@ pub struct JobSettings {
     /// The lake's location as the Spark cluster reads it (a path or an
     /// `s3a://` URL). Default: `[lake] location` (else `<data_dir>/lake`).
     pub spark_lake: Option<String>,
-    /// A directory that both the Spark cluster and this server can read
-    /// and write, where Spark leaves results for the server to load.
-    /// Default: `<data_dir>/spark-results` (right for a cluster on this
-    /// machine, `local[*]`).
-    pub spark_results: Option<String>,
     /// Jobs running at once; more wait in the queue. Default 2.
     pub max_running: usize,
     /// Jobs waiting at most; more are refused with `TOO_MANY_JOBS`.
@@ -80,7 +75,6 @@ impl Default for JobSettings {
             default_engine: EngineKind::Embedded,
             spark: None,
             spark_lake: None,
-            spark_results: None,
             max_running: 2,
             max_queued: 16,
             timeout_s: 900,

@@ -222,15 +222,6 @@ impl Config {
             .clone()
             .unwrap_or_else(|| self.lake_location())
     }
-
-    /// Where Spark leaves job results: `[jobs] spark_results`, else
-    /// `<data_dir>/spark-results`.
-    pub fn spark_results(&self) -> PathBuf {
-        self.jobs
-            .spark_results
-            .clone()
-            .map_or_else(|| self.data_dir.join("spark-results"), PathBuf::from)
-    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! A thin Spark Connect client: one gRPC channel, SQL statements run in a
-//! session of their own, interrupts and session release. Enough for
-//! timbre's jobs, which send SQL and let Spark write their results.
+//! session of their own, a query's rows as they come (Arrow batches),
+//! interrupts and session release. Enough for timbre's jobs, which send SQL
+//! and read one column of JSON rows back.
 //!
 //! Why not a crate: of the Rust clients on crates.io, `spark-connect-rs`
 //! is unmaintained (Arrow 53, tonic 0.11) and `apache-spark-connect`
@@ -11,10 +12,10 @@ use std::time::Duration;
 
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::transport::{Channel, Endpoint};
-use tonic::{Code, Status};
+use tonic::{Code, Status, Streaming};
 
-use super::proto;
 use super::SparkError;
+use super::{arrow, proto};
 
 const EXECUTE_PLAN: &str = "/spark.connect.SparkConnectService/ExecutePlan";
 const INTERRUPT: &str = "/spark.connect.SparkConnectService/Interrupt";
@@ -22,6 +23,9 @@ const RELEASE_SESSION: &str = "/spark.connect.SparkConnectService/ReleaseSession
 
 /// Who timbre says it is to Spark.
 const CLIENT_TYPE: &str = concat!("timbre/", env!("CARGO_PKG_VERSION"));
+
+/// The largest message timbre accepts from Spark.
+const MAX_MESSAGE: usize = 256 << 20;
 
 /// The port of `sc://host` without one.
 const DEFAULT_PORT: u16 = 15002;
@@ -76,7 +80,11 @@ impl SparkConnect {
     }
 
     async fn grpc(&self) -> Result<tonic::client::Grpc<Channel>, SparkError> {
-        let mut grpc = tonic::client::Grpc::new(self.channel.clone());
+        // Spark sends batches of up to `spark.connect.grpc.arrow.maxBatchSize`
+        // (4 MiB by default) in a message, over tonic's 4 MiB default limit
+        // once framed; a cluster may be configured for larger ones.
+        let mut grpc =
+            tonic::client::Grpc::new(self.channel.clone()).max_decoding_message_size(MAX_MESSAGE);
         grpc.ready()
             .await
             .map_err(|e| SparkError::Unavailable(format!("{}: {e}", self.address)))?;
@@ -97,26 +105,57 @@ impl SparkConnect {
     /// [`SparkError::Unavailable`] when the server cannot be reached,
     /// [`SparkError::Query`] with Spark's message when the statement fails.
     pub async fn sql(&self, session: &str, statement: &str) -> Result<(), SparkError> {
+        let plan = proto::Plan {
+            root: None,
+            command: Some(proto::Command {
+                sql_command: Some(proto::SqlCommand {
+                    input: Some(relation(statement)),
+                }),
+            }),
+        };
+        let mut stream = self.execute(session, plan).await?;
+        // The stream ends with status OK once the statement has run (a
+        // `ResultComplete` message comes only with reattachable execution,
+        // which timbre does not ask for); a failure ends it with an error.
+        // The messages themselves (progress, metrics) are not needed.
+        while stream.message().await.map_err(|s| self.error(s))?.is_some() {}
+        Ok(())
+    }
+
+    /// Runs `query` in `session` and answers its rows as they come, batch
+    /// by batch: the query must answer one text column (see
+    /// [`super::arrow`]).
+    ///
+    /// # Errors
+    /// As [`SparkConnect::sql`], when the query cannot start.
+    pub async fn rows(&self, session: &str, query: &str) -> Result<Rows, SparkError> {
+        let plan = proto::Plan {
+            root: Some(relation(query)),
+            command: None,
+        };
+        Ok(Rows {
+            stream: self.execute(session, plan).await?,
+            client: self.clone(),
+        })
+    }
+
+    /// Starts executing `plan` in `session`.
+    async fn execute(
+        &self,
+        session: &str,
+        plan: proto::Plan,
+    ) -> Result<Streaming<proto::ExecutePlanResponse>, SparkError> {
         let request = proto::ExecutePlanRequest {
             session_id: session.to_string(),
             user_context: Self::user(),
-            plan: Some(proto::Plan {
-                command: Some(proto::Command {
-                    sql_command: Some(proto::SqlCommand {
-                        input: Some(proto::Relation {
-                            sql: Some(proto::Sql {
-                                query: statement.to_string(),
-                            }),
-                        }),
-                    }),
-                }),
-            }),
+            plan: Some(plan),
             client_type: Some(CLIENT_TYPE.into()),
             operation_id: Some(uuid::Uuid::new_v4().to_string()),
         };
-        let mut grpc = self.grpc().await?;
         let codec = tonic_prost::ProstCodec::<proto::ExecutePlanRequest, proto::ExecutePlanResponse>::default();
-        let mut stream = grpc
+        Ok(self
+            .grpc()
+            .await?
             .server_streaming(
                 tonic::Request::new(request),
                 PathAndQuery::from_static(EXECUTE_PLAN),
@@ -124,13 +163,7 @@ impl SparkConnect {
             )
             .await
             .map_err(|s| self.error(s))?
-            .into_inner();
-        // The stream ends with status OK once the statement has run (a
-        // `ResultComplete` message comes only with reattachable execution,
-        // which timbre does not ask for); a failure ends it with an error.
-        // The messages themselves (progress, metrics) are not needed.
-        while stream.message().await.map_err(|s| self.error(s))?.is_some() {}
-        Ok(())
+            .into_inner())
     }
 
     /// Interrupts everything running in `session`.
@@ -193,6 +226,49 @@ impl SparkConnect {
             return SparkError::Interrupted;
         }
         SparkError::Query(status.message().chars().take(2_000).collect())
+    }
+}
+
+/// A SQL relation: a statement's text.
+fn relation(statement: &str) -> proto::Relation {
+    proto::Relation {
+        sql: Some(proto::Sql {
+            query: statement.to_string(),
+        }),
+    }
+}
+
+/// A query's rows, read batch by batch as Spark sends them (so a result of
+/// millions of rows is never held whole).
+pub struct Rows {
+    stream: Streaming<proto::ExecutePlanResponse>,
+    client: SparkConnect,
+}
+
+impl Rows {
+    /// The next batch's rows; `None` once the query has answered all.
+    ///
+    /// # Errors
+    /// The query failed on Spark (as [`SparkConnect::sql`]), or a batch
+    /// is not one text column ([`SparkError::Results`]).
+    pub async fn next_batch(&mut self) -> Result<Option<Vec<String>>, SparkError> {
+        loop {
+            let message = self.stream.message().await;
+            let Some(message) = message.map_err(|s| self.client.error(s))? else {
+                return Ok(None);
+            };
+            if let Some(batch) = message.arrow_batch {
+                let rows = arrow::text_rows(&batch.data).map_err(SparkError::Results)?;
+                if i64::try_from(rows.len()).ok() != Some(batch.row_count) {
+                    return Err(SparkError::Results(format!(
+                        "a batch said {} rows and held {}",
+                        batch.row_count,
+                        rows.len()
+                    )));
+                }
+                return Ok(Some(rows));
+            }
+        }
     }
 }
 

@@ -1,16 +1,14 @@
 //! The listener jobs as Spark SQL: listener behaviour and the
 //! co-occurrence model, over the session's views of the lake
 //! (`interactions`, `tracks_current`, the membership tables). Each job is
-//! a few temporary views and one statement writing JSON lines; the rows
+//! a few temporary views and one query answering JSON rows; the rows
 //! come back into the same types the embedded engine computes
 //! (`domain::behaviour`, `domain::neighbours`), following the definitions
 //! written there.
 
-use std::fmt::Write;
-
 use serde_json::{Map, Value};
 
-use super::sql::{genre_condition, literal};
+use super::sql::{genre_condition, json_rows};
 use crate::domain::behaviour::{ArtistPlays, Behaviour, DayCount, SkipRate, TrackPlays};
 use crate::domain::{GenreLevel, InteractionKind, JobParams, Neighbours, TrackId};
 
@@ -38,8 +36,8 @@ fn where_all(conditions: &[String]) -> String {
     }
 }
 
-/// The listener behaviour job's statements, the last writing into `out`.
-pub fn behaviour(params: &JobParams, out: &str) -> Vec<String> {
+/// The listener behaviour job's statements, the last answering its rows.
+pub fn behaviour(params: &JobParams) -> Vec<String> {
     let names = match params.level {
         GenreLevel::Genre => "genres",
         GenreLevel::Subgenre => "subgenres",
@@ -58,9 +56,7 @@ pub fn behaviour(params: &JobParams, out: &str) -> Vec<String> {
     let top = params.top();
     let null_text = "CAST(NULL AS STRING)";
     let null_count = "CAST(NULL AS BIGINT)";
-    let mut sql = format!("INSERT OVERWRITE DIRECTORY {} USING json\n", literal(out));
-    let _ = write!(
-        sql,
+    let sql = format!(
         "SELECT 'day' AS section, day, kind, {null_text} AS name, count(*) AS n, {null_count} AS m \
          FROM job_events GROUP BY day, kind\n\
          UNION ALL SELECT 'day', day, kind, genre, count(*), {null_count} FROM job_genres GROUP BY day, kind, genre\n\
@@ -73,12 +69,12 @@ pub fn behaviour(params: &JobParams, out: &str) -> Vec<String> {
          sum(CASE WHEN kind = 'PLAY' THEN 1 ELSE 0 END), sum(CASE WHEN kind = 'SKIP' THEN 1 ELSE 0 END) \
          FROM job_genres WHERE kind IN ('PLAY', 'SKIP') GROUP BY genre"
     );
-    vec![UTC.into(), events, genres, sql]
+    vec![UTC.into(), events, genres, json_rows(&sql)]
 }
 
-/// The co-occurrence model job's statements, the last writing
-/// `(track_id, neighbour, sim)` rows into `out`.
-pub fn model(params: &JobParams, out: &str) -> Vec<String> {
+/// The co-occurrence model job's statements, the last answering
+/// `(track_id, neighbour, sim)` rows.
+pub fn model(params: &JobParams) -> Vec<String> {
     let mut listened = vec!["kind IN ('PLAY', 'LIKE')".to_string()];
     listened.extend(window_condition(params));
     // A track's memberships are those of its current state: the change
@@ -102,19 +98,17 @@ pub fn model(params: &JobParams, out: &str) -> Vec<String> {
                   SELECT track_id, count(*) AS n FROM job_kept GROUP BY track_id"
         .to_string();
     let k = params.neighbours();
-    let write = format!(
-        "INSERT OVERWRITE DIRECTORY {} USING json\n\
-         SELECT a AS track_id, b AS neighbour, sim FROM (\n\
+    let rows = format!(
+        "SELECT a AS track_id, b AS neighbour, sim FROM (\n\
          \x20 SELECT a, b, sim, row_number() OVER (PARTITION BY a ORDER BY sim DESC, b) AS r FROM (\n\
          \x20   SELECT p.a, p.b, p.co / sqrt(CAST(na.n * nb.n AS DOUBLE)) AS sim FROM (\n\
          \x20     SELECT x.track_id AS a, y.track_id AS b, count(*) AS co FROM job_kept x\n\
          \x20     JOIN job_kept y ON x.list = y.list AND x.track_id <> y.track_id GROUP BY x.track_id, y.track_id\n\
          \x20   ) p JOIN job_counts na ON na.track_id = p.a JOIN job_counts nb ON nb.track_id = p.b\n\
          \x20 ) s\n\
-         ) ranked WHERE r <= {k}",
-        literal(out)
+         ) ranked WHERE r <= {k}"
     );
-    vec![UTC.into(), lists, kept, counts, write]
+    vec![UTC.into(), lists, kept, counts, json_rows(&rows)]
 }
 
 fn text(row: &Map<String, Value>, key: &str) -> Option<String> {
@@ -226,13 +220,19 @@ mod tests {
             until: Some("2026-01-01".into()),
             ..JobParams::default()
         };
-        let sql = behaviour(&params, "/tmp/out").join(";\n");
+        let sql = behaviour(&params).join(";\n");
         assert!(sql.contains("unix_millis(at) >= 1767225600000"), "{sql}");
         assert!(sql.contains("unix_millis(at) < 1767312000000"), "{sql}");
         assert!(sql.contains(r"genre IN ('r\'n\'b')"), "{sql}");
         assert!(sql.contains("LIMIT 10"), "{sql}");
-        let model = model(&JobParams::default(), "/tmp/m").join(";\n");
+        let model = model(&JobParams::default()).join(";\n");
         assert!(model.contains("r <= 1000"), "{model}");
+        // Each job's last statement answers its rows as JSON text.
+        for last in [sql.rsplit(";\n").next(), model.rsplit(";\n").next()] {
+            assert!(last
+                .unwrap()
+                .starts_with("SELECT to_json(struct(*)) AS row FROM ("));
+        }
         assert!(!model.contains("unix_millis"), "{model}");
     }
 

@@ -3,23 +3,20 @@
 //!
 //! A job runs in a Spark session of its own: the lake's tables become
 //! temporary views of the session (the statements come from the lake's
-//! table definitions, handed over by the application), one SQL statement
-//! (`sql.rs`) computes the job and writes its rows as JSON lines into
-//! `[jobs] spark_results/<job id>/`, and the engine reads them back into the
-//! job's typed result and removes the directory. A cancel or a time-out
-//! interrupts the session's work on the cluster.
-//!
-//! The results directory must be one that the cluster's driver writes and
-//! this server reads: on one machine any directory; with a remote cluster
-//! a shared file system.
+//! table definitions, handed over by the application), a few SQL
+//! statements (`sql.rs`, `listener_sql.rs`) compute the job, and the last
+//! answers its rows over the same connection, as Arrow batches of JSON text
+//! (`arrow.rs`), read into the job's typed result as they come. So the
+//! cluster needs to read the lake and nothing else: no directory shared
+//! with this server. A cancel or a time-out interrupts the session's work
+//! on the cluster.
 
+mod arrow;
 mod client;
 mod listener_sql;
 mod proto;
 mod sql;
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -46,7 +43,7 @@ pub enum SparkError {
     /// The statement was interrupted.
     #[error("interrupted")]
     Interrupted,
-    /// The results Spark wrote cannot be read.
+    /// The rows Spark answered cannot be read.
     #[error("reading Spark's results: {0}")]
     Results(String),
 }
@@ -67,21 +64,17 @@ pub struct SparkEngine {
     client: SparkConnect,
     /// Statements making the lake's tables views of a session.
     views: Vec<String>,
-    /// Where Spark writes results, as both sides see it.
-    results: PathBuf,
 }
 
 impl SparkEngine {
-    /// An engine on the cluster at `url`, reading the lake through `views`
-    /// and leaving results in `results`.
+    /// An engine on the cluster at `url`, reading the lake through `views`.
     ///
     /// # Errors
     /// [`SparkError::Config`] for a bad URL.
-    pub fn new(url: &str, views: Vec<String>, results: PathBuf) -> Result<Self, SparkError> {
+    pub fn new(url: &str, views: Vec<String>) -> Result<Self, SparkError> {
         Ok(SparkEngine {
             client: SparkConnect::new(url)?,
             views,
-            results,
         })
     }
 
@@ -93,90 +86,83 @@ impl SparkEngine {
         session: &str,
         progress: &Progress,
     ) -> Result<JobOutput, SparkError> {
-        let out = self.results.join(&job.id);
-        let statements = sql::statements(job, &out.to_string_lossy());
-        let total = (self.views.len() + statements.len() + 1) as u64;
+        let statements = sql::statements(job);
+        let (query, prepare) = statements
+            .split_last()
+            .expect("every job has a statement answering its rows");
+        let total = (self.views.len() + statements.len()) as u64;
         let mut done = 0;
         for view in &self.views {
             progress.report("opening the lake's tables on Spark", done, total);
             self.client.sql(session, view).await?;
             done += 1;
         }
-        let mut written = Ok(());
-        for (i, statement) in statements.iter().enumerate() {
-            let stage = format!("statement {} of {} on Spark", i + 1, statements.len());
-            progress.report(&stage, done, total);
-            written = self.client.sql(session, statement).await;
-            if written.is_err() {
-                break;
-            }
+        let count = statements.len();
+        for (i, statement) in prepare.iter().enumerate() {
+            progress.report(
+                &format!("statement {} of {count} on Spark", i + 1),
+                done,
+                total,
+            );
+            self.client.sql(session, statement).await?;
             done += 1;
         }
-        progress.report("reading Spark's results", done, total);
-        // Reading and parsing (a hundred million rows for a model at 1M
-        // tracks) is blocking work: off the async threads.
-        let output = match written {
-            Ok(()) => {
-                let (job, dir) = (job.clone(), out.clone());
-                tokio::task::spawn_blocking(move || read_output(&job, &dir))
-                    .await
-                    .map_err(|e| SparkError::Results(e.to_string()))
-                    .and_then(|r| r)
-            }
-            Err(e) => Err(e),
-        };
-        // Whatever Spark left (all of it, or part of a failed write) has
-        // served its purpose: the result goes to the store.
-        let _ = tokio::fs::remove_dir_all(&out).await;
-        output
+        let stage = format!("statement {count} of {count} on Spark, reading its rows");
+        progress.report(&stage, done, total);
+        let rows = self.client.rows(session, query).await?;
+        if job.kind == JobKind::CoOccurrenceModel {
+            return model(job, rows).await;
+        }
+        let mut lines = Vec::new();
+        let mut rows = rows;
+        while let Some(batch) = rows.next_batch().await? {
+            lines.extend(batch);
+        }
+        sql::output(job, &lines).map_err(SparkError::Results)
     }
 }
 
-/// The `part-*` files Spark wrote into `dir`.
-fn parts(dir: &Path) -> Result<Vec<PathBuf>, SparkError> {
-    let bad = |e: std::io::Error| SparkError::Results(format!("{}: {e}", dir.display()));
-    let mut parts = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(bad)? {
-        let path = entry.map_err(bad)?.path();
-        let is_part = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with("part-"));
-        if is_part {
-            parts.push(path);
+/// A model job's output from its rows: a hundred million at 1M tracks,
+/// so they are never held at once. Batches go to a blocking thread that
+/// builds the table as they come, at most [`MODEL_BATCHES_IN_FLIGHT`]
+/// ahead of it.
+async fn model(job: &JobRecord, mut rows: client::Rows) -> Result<JobOutput, SparkError> {
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<String>>(MODEL_BATCHES_IN_FLIGHT);
+    let owned = job.clone();
+    let builder = tokio::task::spawn_blocking(move || {
+        let lines = std::iter::from_fn(move || receiver.blocking_recv())
+            .flatten()
+            .map(Ok);
+        sql::model_output(&owned, lines)
+    });
+    let mut read = Ok(());
+    loop {
+        match rows.next_batch().await {
+            Ok(Some(batch)) => {
+                // The builder stopped early (a bad row): its error says why.
+                if sender.send(batch).await.is_err() {
+                    break;
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                read = Err(e);
+                break;
+            }
         }
     }
-    parts.sort();
-    Ok(parts)
+    drop(sender);
+    let built = builder
+        .await
+        .map_err(|e| SparkError::Results(e.to_string()))?;
+    // A failed read ends the rows early and the builder with part of the
+    // table: the read's error is the job's.
+    read?;
+    built.map_err(SparkError::Results)
 }
 
-/// The job's output from the JSON lines in `dir`: a model's streamed line
-/// by line (it can be gigabytes), any other's read whole (small).
-fn read_output(job: &JobRecord, dir: &Path) -> Result<JobOutput, SparkError> {
-    let files = parts(dir)?;
-    if job.kind == JobKind::CoOccurrenceModel {
-        let lines = files.into_iter().flat_map(|path| {
-            let opened = std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()));
-            let lines: Box<dyn Iterator<Item = Result<String, String>>> = match opened {
-                Ok(file) => Box::new(
-                    BufReader::with_capacity(1 << 20, file)
-                        .lines()
-                        .map(move |l| l.map_err(|e| format!("{}: {e}", path.display()))),
-                ),
-                Err(e) => Box::new(std::iter::once(Err(e))),
-            };
-            lines
-        });
-        return sql::model_output(job, lines).map_err(SparkError::Results);
-    }
-    let mut lines = Vec::new();
-    for path in files {
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| SparkError::Results(format!("{}: {e}", path.display())))?;
-        lines.extend(text.lines().map(str::to_string));
-    }
-    sql::output(job, &lines).map_err(SparkError::Results)
-}
+/// Batches of model rows (up to 4 MiB each) waiting for the table builder.
+const MODEL_BATCHES_IN_FLIGHT: usize = 4;
 
 #[async_trait]
 impl Engine for SparkEngine {

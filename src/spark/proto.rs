@@ -33,9 +33,13 @@ pub struct UserContext {
     pub user_name: String,
 }
 
-/// `Plan` (base.proto): its `op_type` oneof as the `command` variant.
+/// `Plan` (base.proto): its `op_type` oneof as the `root` variant (a
+/// query whose rows come back) or the `command` variant (a statement run
+/// for its effect); exactly one is set.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct Plan {
+    #[prost(message, optional, tag = "1")]
+    pub root: Option<Relation>,
     #[prost(message, optional, tag = "2")]
     pub command: Option<Command>,
 }
@@ -68,14 +72,28 @@ pub struct Sql {
     pub query: String,
 }
 
-/// `ExecutePlanResponse` (base.proto): the stream's messages, read only
-/// to the stream's end.
+/// `ExecutePlanResponse` (base.proto): the stream's messages; of their
+/// `response_type` oneof only `arrow_batch` (a query's rows) is read.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct ExecutePlanResponse {
     #[prost(string, tag = "1")]
     pub session_id: String,
+    #[prost(message, optional, tag = "2")]
+    pub arrow_batch: Option<ArrowBatch>,
     #[prost(string, tag = "12")]
     pub operation_id: String,
+}
+
+/// `ExecutePlanResponse.ArrowBatch` (base.proto): rows as one Arrow IPC
+/// stream (schema and record batch). Chunking, which splits a batch over
+/// several messages, is off unless the request asks for it (timbre does
+/// not).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ArrowBatch {
+    #[prost(int64, tag = "1")]
+    pub row_count: i64,
+    #[prost(bytes = "vec", tag = "2")]
+    pub data: Vec<u8>,
 }
 
 /// `InterruptRequest` (base.proto), with `interrupt_type`

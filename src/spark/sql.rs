@@ -1,6 +1,6 @@
-//! Each job as one Spark SQL statement over the session's `tracks_current`
-//! view, writing its rows as JSON lines into a directory; and those rows
-//! read back into the job's typed result.
+//! Each job as Spark SQL over the session's `tracks_current` view, its
+//! last statement a query answering the job's rows as JSON objects (see
+//! [`json_rows`]); and those rows read back into the job's typed result.
 //!
 //! The statements compute what the embedded engine's domain code computes
 //! (`domain::genre`): tracks without a release year are left out of
@@ -52,23 +52,29 @@ pub(super) fn genre_condition(params: &JobParams) -> Option<String> {
     })
 }
 
-/// The statements computing `job`, the last writing its rows into the
-/// directory `out` (as Spark sees it).
-pub fn statements(job: &JobRecord, out: &str) -> Vec<String> {
+/// The statements computing `job`, the last a query answering its rows
+/// (the others prepare it: settings, temporary views).
+pub fn statements(job: &JobRecord) -> Vec<String> {
     match job.kind {
-        JobKind::GenreTrends | JobKind::GenreFingerprints => vec![genre_statement(job, out)],
-        JobKind::ListenerBehaviour => listener_sql::behaviour(&job.params, out),
-        JobKind::CoOccurrenceModel => listener_sql::model(&job.params, out),
+        JobKind::GenreTrends | JobKind::GenreFingerprints => {
+            vec![json_rows(&genre_statement(job))]
+        }
+        JobKind::ListenerBehaviour => listener_sql::behaviour(&job.params),
+        JobKind::CoOccurrenceModel => listener_sql::model(&job.params),
     }
 }
 
-/// The statement of a genre job.
-fn genre_statement(job: &JobRecord, out: &str) -> String {
+/// `select`'s rows as one text column of JSON objects: Spark's JSON writer
+/// (a null is left out, as in a JSON file) and one decoder on this side
+/// whatever the columns' types (`arrow.rs`).
+pub(super) fn json_rows(select: &str) -> String {
+    format!("SELECT to_json(struct(*)) AS row FROM (\n{select}\n) result")
+}
+
+/// The query of a genre job.
+fn genre_statement(job: &JobRecord) -> String {
     let params = &job.params;
-    let mut sql = format!(
-        "INSERT OVERWRITE DIRECTORY {} USING json\nSELECT genre",
-        literal(out)
-    );
+    let mut sql = String::from("SELECT genre");
     let mut conditions: Vec<String> = genre_condition(params).into_iter().collect();
     match job.kind {
         JobKind::GenreTrends => {
@@ -109,7 +115,7 @@ fn genre_statement(job: &JobRecord, out: &str) -> String {
     sql
 }
 
-/// The job's output from the JSON lines Spark wrote (`lines`, in any
+/// The job's output from the JSON rows Spark answered (`lines`, in any
 /// order), sorted as the embedded engine sorts.
 ///
 /// # Errors
@@ -237,25 +243,22 @@ mod tests {
     #[test]
     fn names_are_quoted_so_that_no_name_ends_the_literal() {
         assert_eq!(literal(r"it's a \ genre"), r"'it\'s a \\ genre'");
-        let sql = statements(
-            &job(
-                JobKind::GenreTrends,
-                JobParams {
-                    genres: vec!["r'n'b".into()],
-                    from: Some(1990),
-                    to: Some(1999),
-                    ..JobParams::default()
-                },
-            ),
-            "/tmp/out",
-        )
+        let sql = statements(&job(
+            JobKind::GenreTrends,
+            JobParams {
+                genres: vec!["r'n'b".into()],
+                from: Some(1990),
+                to: Some(1999),
+                ..JobParams::default()
+            },
+        ))
         .join(";");
         assert!(sql.contains(r"genre IN ('r\'n\'b')"), "{sql}");
         assert!(
             sql.contains("release_year >= 1990 AND release_year <= 1999"),
             "{sql}"
         );
-        assert!(sql.starts_with("INSERT OVERWRITE DIRECTORY '/tmp/out' USING json"));
+        assert!(sql.starts_with("SELECT to_json(struct(*)) AS row FROM (\nSELECT genre"));
     }
 
     fn parsed(lines: &[String]) -> Vec<Map<String, Value>> {

@@ -106,7 +106,7 @@ pub async fn engines_agree_on_listener_jobs(app: &TestApp, data: &Path) {
         assert_eq!(on_spark["state"], "SUCCEEDED", "{on_spark}");
         // Both said how far they came, and ended complete: the embedded
         // engine a unit per file of the log and one to count; Spark one
-        // per view and statement and one to read the results.
+        // per view and statement, the last reading the rows it answers.
         let (ours, theirs) = (&embedded["progress"], &on_spark["progress"]);
         assert_eq!(
             (&ours["stage"], &ours["fraction"]),
@@ -114,7 +114,10 @@ pub async fn engines_agree_on_listener_jobs(app: &TestApp, data: &Path) {
             "{ours}"
         );
         assert!(ours["total"].as_u64().unwrap() >= 2, "{ours}");
-        assert_eq!(theirs["stage"], "reading Spark's results", "{theirs}");
+        assert_eq!(
+            theirs["stage"], "statement 4 of 4 on Spark, reading its rows",
+            "{theirs}"
+        );
         assert_eq!(theirs["done"], theirs["total"], "{theirs}");
         assert!(theirs["total"].as_u64().unwrap() >= 3, "{theirs}");
         eprintln!(
