@@ -279,7 +279,9 @@ async fn main() -> anyhow::Result<()> {
         None,
         vec![],
         Default::default(),
-        config.data_dir.join("models"),
+        Arc::new(timbre::service::models::LocalShelf::new(
+            config.data_dir.join("models"),
+        )),
     );
     let schema = api::schema(
         service,

@@ -42,6 +42,7 @@ use crate::lake::raw::RawResponse;
 use crate::lake::{Lake, RawZone};
 use crate::service::engine::{Engine, InteractionLog};
 use crate::service::jobs::Jobs;
+use crate::service::models::{LocalShelf, ModelShelf};
 use crate::service::{ServiceOptions, Startup, TrackService};
 use crate::spark::SparkEngine;
 use crate::spotify::{Client, Extracted, FeatureSource, SpotifyError, Target};
@@ -246,6 +247,10 @@ impl Application {
                 )),
             ));
         }
+        tasks.push((
+            "the model refresh",
+            tokio::spawn(Arc::clone(&jobs).refresh_models(shutdown.clone())),
+        ));
         if !config.jobs.schedule.is_empty() {
             tasks.push((
                 "the job schedules",
@@ -369,7 +374,12 @@ fn job_runner(
     service: &Arc<TrackService>,
     lake: Option<Lake>,
 ) -> anyhow::Result<Arc<Jobs>> {
-    // The embedded engine reads listener jobs from the lake, sink or not.
+    // The embedded engine reads listener jobs from the lake, sink or not;
+    // trained models go to the lake too, where every replica finds them.
+    let shelf: Arc<dyn ModelShelf> = match &lake {
+        Some(lake) => Arc::new(lake.clone()),
+        None => Arc::new(LocalShelf::new(config.data_dir.join("models"))),
+    };
     let log = lake.map(|lake| Arc::new(lake) as Arc<dyn InteractionLog>);
     let mut engines: Vec<Arc<dyn Engine>> = Vec::new();
     if let Some(url) = &config.jobs.spark {
@@ -381,7 +391,7 @@ fn job_runner(
         log,
         engines,
         config.jobs.clone(),
-        config.data_dir.join("models"),
+        shelf,
     ))
 }
 

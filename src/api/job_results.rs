@@ -278,7 +278,15 @@ impl Analytics {
         })
     }
 
-    /// The model in use, from the latest `CO_OCCURRENCE_MODEL` job.
+    /// The id of the `CO_OCCURRENCE_MODEL` job whose model this server
+    /// scores with (null: it scores from the playlists). Replicas on one
+    /// store and lake load the newest within `[jobs] model_refresh_s`.
+    async fn model_in_use(&self, ctx: &Context<'_>) -> Option<ID> {
+        jobs(ctx).model_in_use().map(ID)
+    }
+
+    /// The latest `CO_OCCURRENCE_MODEL` job's model (see `modelInUse` for
+    /// the one this server scores with).
     async fn co_occurrence_model(
         &self,
         ctx: &Context<'_>,

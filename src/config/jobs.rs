@@ -19,6 +19,11 @@ pub struct JobSettings {
     pub spark_lake: Option<String>,
     /// Jobs running at once; more wait in the queue. Default 2.
     pub max_running: usize,
+    /// How often the server looks for a newer trained co-occurrence model
+    /// (one trained by another replica on the same store and lake), in
+    /// seconds; 0: only at start and when this server trains one.
+    /// Default 30.
+    pub model_refresh_s: u64,
     /// Jobs waiting at most; more are refused with `TOO_MANY_JOBS`.
     /// Default 16.
     pub max_queued: usize,
@@ -76,6 +81,7 @@ impl Default for JobSettings {
             spark: None,
             spark_lake: None,
             max_running: 2,
+            model_refresh_s: 30,
             max_queued: 16,
             timeout_s: 900,
             max_result_bytes: 8 << 20,

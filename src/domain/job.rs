@@ -336,8 +336,8 @@ pub enum JobResult {
 }
 
 /// A trained co-occurrence model, as its job's result: the table itself
-/// is kept beside the store (`<data_dir>/models/`) and loaded by the
-/// server.
+/// is kept in the lake (else beside the store, `<data_dir>/models/`) and
+/// loaded by every server on it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelSummary {
     /// Tracks with at least one neighbour.

@@ -5,6 +5,7 @@
 //! ```text
 //! <root>/raw/spotify/<endpoint>/fetch_date=YYYY-MM-DD/<run>-<n>.jsonl   Web API responses as received
 //! <root>/curated/<table>/v<version>/<partition>=<value>/<key>.parquet   the tables (tables.rs)
+//! <root>/models/co_occurrence/<job id>.nbt                              trained models (models.rs)
 //! ```
 //!
 //! - `table.rs`, `tables.rs`: the tables, described once: Parquet schema,
@@ -13,7 +14,8 @@
 //! - `sink.rs`: the server's sink, which keeps the lake current;
 //! - `export.rs`: `timbre export`, a snapshot of the whole catalogue;
 //! - `raw.rs`: the raw zone;
-//! - `read.rs`: the interaction log read back, for the embedded engine.
+//! - `read.rs`: the interaction log read back, for the embedded engine;
+//! - `models.rs`: trained models, shared by the replicas on one lake.
 //!
 //! A file is written whole or not at all: a local file is written beside
 //! its final name and renamed, an S3 object appears when its single PUT
@@ -21,6 +23,7 @@
 //! batch's key, so writing the same batch again replaces its files.
 
 mod export;
+mod models;
 mod parquet;
 pub mod raw;
 mod read;

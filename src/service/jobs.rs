@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::engine::{EmbeddedEngine, Engine, InteractionLog, JobOutput, Progress};
-use super::models::Models;
+use super::models::{ModelShelf, Models};
 use super::TrackService;
 use crate::config::JobSettings;
 use crate::domain::job::failure;
@@ -92,13 +92,13 @@ impl Jobs {
 
     /// A runner for `service`'s store with the embedded engine and `others`.
     /// The embedded engine reads listener jobs from `log`; trained models
-    /// are kept in `models_dir`.
+    /// are kept on `shelf`.
     pub fn for_service(
         service: &Arc<TrackService>,
         log: Option<Arc<dyn InteractionLog>>,
         others: Vec<Arc<dyn Engine>>,
         settings: JobSettings,
-        models_dir: std::path::PathBuf,
+        shelf: Arc<dyn ModelShelf>,
     ) -> Arc<Self> {
         let mut engines: Vec<Arc<dyn Engine>> =
             vec![Arc::new(EmbeddedEngine::new(Arc::clone(service), log))];
@@ -106,14 +106,39 @@ impl Jobs {
         let mut jobs = Jobs::new(Arc::clone(&service.store), engines, settings);
         Arc::get_mut(&mut jobs)
             .expect("a runner just made has one owner")
-            .models = Some(Models::new(models_dir, Arc::clone(service)));
+            .models = Some(Models::new(shelf, Arc::clone(service)));
         jobs
     }
 
-    /// Loads the newest trained co-occurrence model, if there is one;
-    /// returns its job's id. Called once at start.
+    /// Loads the newest trained co-occurrence model unless it is in use;
+    /// returns the job id of the model in use. Called at start and by
+    /// [`Jobs::refresh_models`].
     pub async fn load_model(&self) -> Option<String> {
         self.models.as_ref()?.load_latest().await
+    }
+
+    /// The job whose model this server scores with, if any.
+    pub fn model_in_use(&self) -> Option<String> {
+        self.models.as_ref()?.in_use()
+    }
+
+    /// Loads a newer model whenever one has been trained (by this server
+    /// or by another replica on the same store and lake), every `[jobs]
+    /// model_refresh_s` until `shutdown`; never when that is 0.
+    pub async fn refresh_models(self: Arc<Self>, shutdown: CancellationToken) {
+        if self.settings.model_refresh_s == 0 || self.models.is_none() {
+            return;
+        }
+        let mut every = tokio::time::interval(Duration::from_secs(self.settings.model_refresh_s));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        every.tick().await;
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = every.tick() => {}
+            }
+            self.load_model().await;
+        }
     }
 
     /// The engines jobs may run on.
@@ -326,7 +351,7 @@ impl Jobs {
                     JobFailure::new(failure::INTERNAL, "this runner keeps no models")
                 })?;
                 models
-                    .install(&job.id, table, neighbours)
+                    .install(job, table, neighbours)
                     .await
                     .map_err(|e| JobFailure::new(failure::INTERNAL, e.to_string()))?
             }

@@ -12,7 +12,7 @@ use timbre::config::{Config, LakeSettings};
 use timbre::domain::Neighbours;
 
 use crate::helpers::{
-    admin_auth, data_dir, shared_dataset, spawn_app, spawn_app_in, test_config, TestApp, WRITER_KEY,
+    admin_auth, data_dir, shared_dataset, spawn_app, test_config, TestApp, WRITER_KEY,
 };
 use crate::jobs::{assert_close, run};
 
@@ -171,7 +171,7 @@ pub async fn engines_agree_on_listener_jobs(app: &TestApp, data: &Path) {
 }
 
 /// `recommendForPlaylist` for five seeds: ids and co-occurrence terms.
-async fn continuation(app: &TestApp, seeds: &Value) -> Vec<(String, String)> {
+pub(crate) async fn continuation(app: &TestApp, seeds: &Value) -> Vec<(String, String)> {
     let body = app
         .query(
             "query($ids: [ID!]) { recommendForPlaylist(trackIds: $ids, first: 20) {
@@ -272,8 +272,8 @@ async fn a_trained_model_is_used_and_loaded_again_after_a_restart() {
     );
     app.stop().await;
 
-    // After a restart the latest model is loaded again.
-    let app = spawn_app_in(&data, &[]).await;
+    // After a restart the latest model is loaded again (from the lake).
+    let app = spawn_app(config, &[]).await;
     assert_eq!(continuation(&app, &seeds).await, from_one);
     app.stop().await;
 }

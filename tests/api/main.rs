@@ -30,5 +30,6 @@ mod replicas;
 mod restart;
 mod schema;
 mod server_process;
+mod shared_models;
 mod spotify;
 mod store_contract;
