@@ -60,6 +60,18 @@ pub struct Catalog {
     /// Centroids of albums, artists and genres used as seeds, by kind and
     /// lower-case name, kept until the next write.
     groups: Mutex<HashMap<(SeedKind, String), SeedPoint>>,
+    /// Background graph catch-ups taken back and compactions done since
+    /// start, for operators (`/metrics`): a soak shows both keep pace.
+    work: IndexWork,
+}
+
+/// Counts of the index's background work since start.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct IndexWork {
+    /// Catch-ups that put the tail's vectors into the graph.
+    pub catch_ups: u64,
+    /// Compactions that dropped tombstones from the index.
+    pub compactions: u64,
 }
 
 /// What reconciling a snapshot with the store changed.
@@ -177,6 +189,7 @@ impl Catalog {
             playlists: Mutex::default(),
             trained: Mutex::default(),
             groups: Mutex::default(),
+            work: IndexWork::default(),
         }
     }
 
@@ -240,7 +253,13 @@ impl Catalog {
 
     /// Takes back a catch-up that has run.
     pub fn graph_caught_up(&mut self, done: timbre_index::GraphCatchUp) -> bool {
+        self.work.catch_ups += 1;
         self.index.caught_up(done)
+    }
+
+    /// The index's background work since start.
+    pub fn work(&self) -> IndexWork {
+        self.work
     }
 
     /// Forgets a catch-up whose thread failed; see
@@ -277,6 +296,7 @@ impl Catalog {
                 .map(|id| self.index.is_live(id))
                 .collect();
             self.index.compact();
+            self.work.compactions += 1;
             self.table.retain(|at| live[at as usize]);
             *self.order.get_mut() = None;
         }
@@ -488,6 +508,26 @@ pub(crate) mod tests {
             catalog.genre("a", GenreLevel::Genre).unwrap().track_count,
             1
         );
+    }
+
+    #[test]
+    fn compactions_and_catch_ups_are_counted() {
+        let mut catalog = catalog_of(&[(0.1, "a"), (0.2, "b"), (0.3, "a"), (0.4, "b"), (0.5, "a")]);
+        assert_eq!(catalog.work(), IndexWork::default());
+        let gone: Vec<TrackId> = catalog.tracks().take(3).map(|t| t.to_track().id).collect();
+        assert_eq!(catalog.remove(&gone), 3);
+        assert_eq!(catalog.work().compactions, 1);
+        assert_eq!(catalog.index().dead_count(), 0);
+        catalog
+            .upsert([track(&format!("{:022}", 9), &["a"], "x", 50, 2000)])
+            .unwrap();
+        let mut job = catalog
+            .graph_catch_up()
+            .expect("the new track waits in the tail");
+        job.run(false);
+        catalog.graph_caught_up(job);
+        assert_eq!(catalog.work().catch_ups, 1);
+        assert_eq!(catalog.work().compactions, 1);
     }
 
     #[test]

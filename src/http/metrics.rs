@@ -207,6 +207,10 @@ fn gauge(e: &mut DescriptorEncoder, name: &str, help: &str, value: i64) -> std::
     write(e, name, help, ConstGauge::new(value))
 }
 
+fn counter(e: &mut DescriptorEncoder, name: &str, help: &str, value: u64) -> std::fmt::Result {
+    write(e, name, help, ConstCounter::new(value))
+}
+
 impl Collector for StateCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let info = self.service.catalog_info();
@@ -218,6 +222,24 @@ impl Collector for StateCollector {
             "index_tombstones",
             "Deleted or replaced vectors still in the HNSW graph until compaction",
             tombstones as i64,
+        )?;
+        gauge(
+            e,
+            "index_pending",
+            "Vectors not yet in the HNSW graph (the tail every search scans exactly)",
+            info.pending as i64,
+        )?;
+        counter(
+            e,
+            "index_catch_ups",
+            "Background catch-ups that put the tail's vectors into the HNSW graph",
+            info.work.catch_ups,
+        )?;
+        counter(
+            e,
+            "index_compactions",
+            "Compactions that dropped tombstones from the index",
+            info.work.compactions,
         )?;
         let store_up = self.service.store_health().down_since.is_none();
         gauge(

@@ -39,6 +39,8 @@ pub struct CatalogInfo {
     pub dimensions: usize,
     /// Version of the feature space the vectors were made with.
     pub feature_space_version: u32,
+    /// Graph catch-ups and compactions since start.
+    pub work: crate::catalog::IndexWork,
 }
 
 /// One page of a track listing.
@@ -72,6 +74,7 @@ impl TrackService {
             pending: c.index().pending(),
             dimensions: c.index().dim(),
             feature_space_version: c.space().version,
+            work: c.work(),
         })
     }
 

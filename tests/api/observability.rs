@@ -85,6 +85,18 @@ async fn metrics_parse_and_count_requests_operations_and_errors() {
         "{text}"
     );
     assert_eq!(sample(&scrape, "timbre_index_tombstones", &[]), Some(0.0));
+    assert_eq!(
+        sample(&scrape, "timbre_index_compactions_total", &[]),
+        Some(0.0)
+    );
+    assert!(
+        sample(&scrape, "timbre_index_catch_ups_total", &[]).is_some(),
+        "{text}"
+    );
+    assert!(
+        sample(&scrape, "timbre_index_pending", &[]).is_some(),
+        "{text}"
+    );
     assert_eq!(sample(&scrape, "timbre_store_up", &[]), Some(1.0));
     assert_eq!(sample(&scrape, "timbre_kafka_enabled", &[]), Some(0.0));
 }
