@@ -3,6 +3,12 @@
 //! 10,000 upserts and 1,000 deletes are streamed; one replica is killed
 //! with SIGKILL mid-stream and started again. At the end both answer the
 //! same count, the same ids and the same `similar` lists.
+//!
+//! It runs in every suite again since 2026-12-08: after the consumers
+//! assigned themselves their partitions and the start-up load read until an
+//! empty page, it passed in each run of the whole suite looped with the
+//! machine's load average at 6.5 on two cores (issue 21; the loop's figures
+//! are in BENCHMARKS.md, "The suite in a loop").
 
 use std::ffi::OsStr;
 use std::path::Path;
@@ -136,7 +142,6 @@ async fn similar(replica: &Replica, id: &str) -> Vec<String> {
 }
 
 #[tokio::test]
-#[ignore = "passed 8 of 8 runs on a quiet machine (17-20 s each, one of them inside the whole suite) since the consumers assign themselves their partitions; failed 1 of 2 with a release build running beside it (the restarted replica reached lag 0 holding 7,970 of 9,000 tracks after loading 678 from MongoDB at start), then passed 5 of 5 so after the start-up load was made to read until an empty page; more runs under load are needed (issue 21's closing note, 2026-12-07)"]
 async fn two_replicas_agree_after_one_is_killed_mid_stream() {
     let (Some(brokers), Some(uri)) = (shared_brokers(), shared_uri()) else {
         return;
