@@ -6,7 +6,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::server_process::installed;
+use crate::server_process::{in_ci, installed};
 
 /// Runs `tests/lake/read_lake.py ENGINE ROOT SQL` with the venv's Python
 /// named by `python_var`; `None` outside CI when the tools are missing.
@@ -24,6 +24,22 @@ pub async fn read_lake(python_var: &str, engine: &str, root: &Path, sql: &str) -
     let stdout = run_python(python, "read_lake.py", args, Some(tmp)).await;
     let last = stdout.lines().last().unwrap_or_default();
     Some(serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {stdout}")))
+}
+
+/// The S3 test server `scripts/test.sh` started; `None` (outside CI) when
+/// there is none.
+pub fn s3_endpoint() -> Option<String> {
+    match std::env::var("TIMBRE_TEST_S3_ENDPOINT") {
+        Ok(endpoint) => Some(endpoint),
+        Err(_) => {
+            assert!(
+                !in_ci(),
+                "CI=true but TIMBRE_TEST_S3_ENDPOINT is not set: run scripts/test.sh"
+            );
+            eprintln!("no S3 test server (run scripts/test.sh); passing over this test");
+            None
+        }
+    }
 }
 
 /// Runs `tests/lake/s3.py ENDPOINT COMMAND ARGS…` (boto3 against the test
