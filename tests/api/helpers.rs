@@ -251,15 +251,17 @@ pub fn shared_dataset() -> Option<PathBuf> {
     }
 }
 
-/// An HTTP client that drops idle connections after a second, well before
-/// the server's 5 s keep-alive ends them: a test that pauses (stopping a
-/// broker, say) never sends on a connection the server has just closed.
+/// An HTTP client that keeps no idle connection: each request opens its
+/// own. A reused one can be one the server is closing: its keep-alive (5 s)
+/// ends, or, on a machine so loaded that a test's request waits seconds to
+/// be written, it answers 408 (seen in a looped run as hyper's
+/// `UnexpectedMessage`). A loopback connect costs well under a millisecond.
 pub fn client() -> reqwest::Client {
     // reqwest is built without a TLS provider of its own (timbre's
     // object_store picks ring); a second install is a harmless no-op.
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
-        .pool_idle_timeout(std::time::Duration::from_secs(1))
+        .pool_max_idle_per_host(0)
         .build()
         .expect("an HTTP client")
 }

@@ -451,7 +451,7 @@ async fn spark_gives_the_embedded_engine_s_results_and_stops_when_cancelled() {
             &format!("{kind} {params}"),
         );
     }
-    crate::listener_jobs::engines_agree_on_listener_jobs(&app, &dir.path().join("data")).await;
+    crate::listener_jobs::engines_agree_on_listener_jobs(&app, &dir.path().join("lake")).await;
     app.stop().await;
 
     // A lake Spark cannot read: the job fails with Spark's error.

@@ -83,17 +83,17 @@ pub(crate) async fn record_interactions(app: &TestApp) -> u64 {
     plays
 }
 
-/// The neighbour table a succeeded model job left.
-fn model_of(data: &Path, job: &Value) -> Neighbours {
+/// The neighbour table a succeeded model job left in the lake at `lake`.
+fn model_of(lake: &Path, job: &Value) -> Neighbours {
     let id = job["id"].as_str().unwrap();
-    let bytes = std::fs::read(data.join("models").join(format!("{id}.nbt")))
-        .unwrap_or_else(|e| panic!("model of {id}: {e}"));
+    let path = lake.join("models/co_occurrence").join(format!("{id}.nbt"));
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     Neighbours::decode(&bytes).unwrap()
 }
 
 /// Listener behaviour and the co-occurrence model on both engines, after
 /// recording interactions: the same results, the same tables.
-pub async fn engines_agree_on_listener_jobs(app: &TestApp, data: &Path) {
+pub async fn engines_agree_on_listener_jobs(app: &TestApp, lake: &Path) {
     let plays = record_interactions(app).await;
     for params in [
         json!({}),
@@ -165,7 +165,7 @@ pub async fn engines_agree_on_listener_jobs(app: &TestApp, data: &Path) {
         embedded["durationMs"], on_spark["durationMs"], embedded["result"]
     );
     assert_eq!(embedded["result"], on_spark["result"]);
-    let (a, b) = (model_of(data, &embedded), model_of(data, &on_spark));
+    let (a, b) = (model_of(lake, &embedded), model_of(lake, &on_spark));
     assert!(a.track_count() > 20_000, "{}", a.track_count());
     assert_eq!(a, b, "the engines' neighbour tables differ");
 }
