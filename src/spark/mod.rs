@@ -109,12 +109,11 @@ impl SparkEngine {
         }
         let stage = format!("statement {count} of {count} on Spark, reading its rows");
         progress.report(&stage, done, total);
-        let rows = self.client.rows(session, query).await?;
+        let mut rows = self.client.rows(session, query).await?;
         if job.kind == JobKind::CoOccurrenceModel {
             return model(job, rows).await;
         }
         let mut lines = Vec::new();
-        let mut rows = rows;
         while let Some(batch) = rows.next_batch().await? {
             lines.extend(batch);
         }
